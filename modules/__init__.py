@@ -1,0 +1,1 @@
+"""Dynamo-agnostic building blocks composed by pipeline/."""

@@ -1,0 +1,154 @@
+"""Command-line interface: `dynamo-pipeline ...` or `python -m pipeline ...`.
+
+Bad input (PipelineInputError) prints one line on stderr and exits 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .context import DEFAULT_CONTEXT, Context, load_context
+from .errors import PipelineInputError
+
+app = typer.Typer(help="NVIDIA Dynamo's build pipeline.", no_args_is_help=True)
+context_app = typer.Typer(help="Inspect and validate container/context.toml.", no_args_is_help=True)
+versions_app = typer.Typer(help="Check version pins across a Dynamo checkout.", no_args_is_help=True)
+tags_app = typer.Typer(help="Image and release tags in Dynamo's scheme.", no_args_is_help=True)
+app.add_typer(context_app, name="context")
+app.add_typer(versions_app, name="versions")
+app.add_typer(tags_app, name="tags")
+
+ContextOption = Annotated[Path, typer.Option("--context", help="context.toml to read")]
+OverlayOption = Annotated[Path | None, typer.Option("--overlay", help="overlay TOML for a mirror")]
+
+
+def _fail(err: PipelineInputError) -> typer.Exit:
+    typer.echo(f"error: {err}", err=True)
+    return typer.Exit(code=2)
+
+
+def _load(context: Path, overlay: Path | None) -> Context:
+    try:
+        return load_context(context, overlay)
+    except PipelineInputError as err:
+        raise _fail(err) from None
+
+
+@context_app.command("validate")
+def context_validate(context: ContextOption = DEFAULT_CONTEXT, overlay: OverlayOption = None) -> None:
+    """Parse and check the context (and overlay); print a summary."""
+    ctx = _load(context, overlay)
+    typer.echo(f"{context}: ok ({len(ctx.images)} images, {len(ctx.tools)} tools, frameworks {', '.join(ctx.frameworks)})")
+
+
+@context_app.command("show")
+def context_show(context: ContextOption = DEFAULT_CONTEXT, overlay: OverlayOption = None) -> None:
+    """Print the resolved context as JSON."""
+    typer.echo(json.dumps(_load(context, overlay).as_dict(), indent=2))
+
+
+@versions_app.command("check")
+def versions_check(
+    workspace: Annotated[Path, typer.Argument(help="Dynamo checkout")] = Path("examples/mini-dynamo"),
+) -> None:
+    """Exit 1 and list the pins when the checkout's version pins disagree."""
+    from .versions import read_versions, skew
+
+    try:
+        skewed = skew(read_versions(workspace))
+    except PipelineInputError as err:
+        raise _fail(err) from None
+    if skewed:
+        for pin in skewed:
+            typer.echo(f"{pin.file}:{pin.key} = {pin.version}")
+        raise typer.Exit(code=1)
+    typer.echo(f"{workspace}: versions agree")
+
+
+@tags_app.command("image")
+def tags_image(
+    sha: Annotated[str, typer.Argument(help="Git commit SHA")],
+    framework: Annotated[str, typer.Argument(help="dynamo, vllm, sglang or trtllm")],
+    target: Annotated[str, typer.Argument(help="Build target, e.g. runtime")],
+    cuda_version: Annotated[str, typer.Option("--cuda-version", help="empty for CPU-only")] = "12.9",
+    efa: Annotated[bool, typer.Option("--efa", help="AWS EFA variant")] = False,
+    branch: Annotated[str, typer.Option("--branch", help="'main' adds the main-* aliases")] = "",
+    context: ContextOption = DEFAULT_CONTEXT,
+    overlay: OverlayOption = None,
+) -> None:
+    """Print a framework image's tags, one per line."""
+    from .tags import image_tags
+
+    ctx = _load(context, overlay)
+    try:
+        tags = image_tags(sha, framework, target, cuda_version or None, efa, branch or None, ctx=ctx)
+    except PipelineInputError as err:
+        raise _fail(err) from None
+    typer.echo("\n".join(tags))
+
+
+@tags_app.command("frontend")
+def tags_frontend(
+    sha: Annotated[str, typer.Argument(help="Git commit SHA")],
+    branch: Annotated[str, typer.Option("--branch", help="'main' adds the main-* aliases")] = "",
+) -> None:
+    """Print the frontend image's tags."""
+    from .tags import frontend_tags
+
+    try:
+        typer.echo("\n".join(frontend_tags(sha, branch or None)))
+    except PipelineInputError as err:
+        raise _fail(err) from None
+
+
+@tags_app.command("release")
+def tags_release(
+    version: Annotated[str, typer.Argument(help="Release version, e.g. 1.1.0")],
+    existing: Annotated[list[str] | None, typer.Argument(help="Existing git tags")] = None,
+) -> None:
+    """Print the next release candidate's git tag and NGC tag."""
+    from .tags import next_rc, ngc_tag, rc_git_tag
+
+    try:
+        n = next_rc(version, existing or [])
+        typer.echo(f"{rc_git_tag(version, n)}\n{ngc_tag(version, n)}")
+    except PipelineInputError as err:
+        raise _fail(err) from None
+
+
+@app.command("render")
+def render_command(
+    framework: Annotated[str, typer.Argument(help="dynamo, vllm, sglang or trtllm")],
+    target: Annotated[str, typer.Argument(help="Build target, e.g. runtime")],
+    device: Annotated[str, typer.Option("--device", help="cuda, xpu or cpu")] = "cuda",
+    cuda_version: Annotated[str, typer.Option("--cuda-version", help="ignored off CUDA")] = "12.9",
+    platform: Annotated[str, typer.Option("--platform", help="linux/amd64, linux/arm64 or both")] = "linux/amd64",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="directory to write the file into")] = None,
+    context: ContextOption = DEFAULT_CONTEXT,
+    overlay: OverlayOption = None,
+) -> None:
+    """Render a Dockerfile; print it, or write it into DIR with upstream's file name."""
+    from .render import dockerfile_name, render
+
+    ctx = _load(context, overlay)
+    cuda = cuda_version or None
+    try:
+        text = render(ctx, framework, target, device, cuda, platform)
+        name = dockerfile_name(ctx, framework, target, device, cuda, platform)
+    except PipelineInputError as err:
+        raise _fail(err) from None
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.mkdir(parents=True, exist_ok=True)
+    (output / name).write_text(text)
+    typer.echo(output / name)
+
+
+from .engine.cli import app as engine_app  # noqa: E402  (the engine sub-app registers last)
+
+app.add_typer(engine_app, name="engine")

@@ -1,0 +1,398 @@
+"""The build context: versions, base images and valid combinations, read from container/context.toml.
+
+Plain Python with no Dagger import, so the CLI, the tests and the Dagger module share it. Every
+bad input raises PipelineInputError naming the file, the key and the allowed values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli
+
+from .errors import PipelineInputError
+
+DEFAULT_CONTEXT = Path(__file__).resolve().parent.parent / "container" / "context.toml"
+
+FRAMEWORK_NAMES = ("dynamo", "vllm", "sglang", "trtllm")
+DEVICES = ("cuda", "xpu", "cpu")
+TARGETS = ("runtime", "dev", "local-dev", "framework", "frontend", "planner", "wheel_builder", "base")
+REQUIRED_TOOLS = (
+    "rust", "rustup", "sccache", "maturin", "auditwheel", "uv", "go_operator", "go_epp", "trivy",
+    "python", "nats", "etcd", "protoc", "manylinux_policy",
+)  # fmt: skip
+REQUIRED_IMAGES = (
+    "manylinux", "manylinux_aarch64", "golang_operator", "golang_epp", "python", "uv",
+    "cuda_devel_12_9", "cuda_devel_13_0", "cuda_runtime_12_9", "cuda_runtime_13_0",
+    "trtllm_base", "trtllm_runtime", "sglang_runtime_12_9", "sglang_runtime_13_0",
+    "frontend", "epp_default", "planner_runtime", "operator_runtime", "epp_runtime", "trivy", "redis",
+)  # fmt: skip
+WORKSPACE_KEYS = ("python_bindings", "c_bindings", "operator", "epp")
+
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_CUDA_VERSION = re.compile(r"^\d+\.\d+$")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """One base image: a fully qualified "host/path:tag" and, when known, its digest."""
+
+    key: str
+    ref: str
+    digest: str = ""
+
+    @property
+    def pinned(self) -> str:
+        """The reference to pull: by digest when there is one."""
+        return f"{self.ref}@{self.digest}" if self.digest else self.ref
+
+
+@dataclass(frozen=True)
+class Framework:
+    """One framework's valid devices, CUDA versions and targets, and its per-device image keys."""
+
+    name: str
+    version: str
+    devices: tuple[str, ...]
+    cuda_versions: tuple[str, ...]
+    targets: tuple[str, ...]
+    enable_kvbm: bool
+    enable_media_ffmpeg: bool
+    nixl_ref: str
+    base_image: Mapping[str, str]
+    runtime_image: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Combination:
+    """A validated (framework, target, device, CUDA version); `cuda` is None off CUDA devices."""
+
+    framework: Framework
+    target: str
+    device: str
+    cuda: str | None
+
+    @property
+    def device_key(self) -> str:
+        """Key of the framework's image tables: "cuda12.9", or the bare device ("cpu", "xpu")."""
+        return f"{self.device}{self.cuda}" if self.cuda else self.device
+
+    @property
+    def cuda_major(self) -> str | None:
+        """"12" for CUDA 12.9; None off CUDA devices."""
+        return self.cuda.split(".")[0] if self.cuda else None
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Paths inside a Dynamo checkout."""
+
+    python_bindings: str
+    c_bindings: str
+    operator: str
+    epp: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything container/context.toml says, after overlays and overrides."""
+
+    source: str
+    dagger_version: str
+    tools: Mapping[str, str]
+    images: Mapping[str, ImageRef]
+    frameworks: Mapping[str, Framework]
+    workspace: Workspace
+    registry: str
+
+    def image(self, key: str) -> ImageRef:
+        """The image under `key`."""
+        if key not in self.images:
+            raise PipelineInputError(
+                f"{self.source}: no image [images.{key}]; known keys: {', '.join(sorted(self.images))}"
+            )
+        return self.images[key]
+
+    def framework(self, name: str) -> Framework:
+        """The framework called `name`."""
+        if name not in self.frameworks:
+            raise PipelineInputError(
+                f"{self.source}: unknown framework {name!r}; allowed: {', '.join(self.frameworks)}"
+            )
+        return self.frameworks[name]
+
+    def combination(self, framework: str, target: str, device: str = "cuda", cuda: str | None = None) -> Combination:
+        """Validate a build combination the way upstream's render.py does; `cuda` is ignored off CUDA."""
+        fw = self.framework(framework)
+        where = f"{self.source} [frameworks.{framework}]"
+        if target not in fw.targets:
+            raise PipelineInputError(f"{where}: target {target!r} not allowed; allowed: {', '.join(fw.targets)}")
+        if device not in fw.devices:
+            raise PipelineInputError(f"{where}: device {device!r} not allowed; allowed: {', '.join(fw.devices)}")
+        if device != "cuda":
+            return Combination(fw, target, device, None)
+        if cuda not in fw.cuda_versions:
+            raise PipelineInputError(
+                f"{where}: CUDA version {cuda!r} not allowed; allowed: {', '.join(fw.cuda_versions)}"
+            )
+        return Combination(fw, target, device, cuda)
+
+    def base_image(self, combo: Combination) -> ImageRef:
+        """The image dynamo_base starts from."""
+        return self.image(combo.framework.base_image[combo.device_key])
+
+    def runtime_image(self, combo: Combination) -> ImageRef | None:
+        """The image the framework's runtime stage starts from; None when it is dynamo_base."""
+        key = combo.framework.runtime_image.get(combo.device_key)
+        return self.image(key) if key else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view, with each image's pinned reference."""
+        data = dataclasses.asdict(self)
+        for key, image in self.images.items():
+            data["images"][key]["pinned"] = image.pinned
+        return data
+
+
+def load_context(
+    path: Path = DEFAULT_CONTEXT,
+    overlay: Path | None = None,
+    *,
+    image_overrides: Mapping[str, str] | None = None,
+    tool_overrides: Mapping[str, str] | None = None,
+) -> Context:
+    """Read a context file, then apply an overlay file and explicit overrides (which win)."""
+    ctx = parse_context(_read(path), source=str(path))
+    if overlay is not None:
+        ctx = apply_overlay(ctx, _read(overlay), source=str(overlay))
+    return apply_overrides(ctx, images=image_overrides, tools=tool_overrides)
+
+
+def parse_context(text: str, *, source: str) -> Context:
+    """Parse context TOML text; `source` names it in error messages."""
+    data = _parse_toml(text, source)
+    _check_keys(data, source, "", required=("dagger", "tools", "images", "frameworks", "workspace", "registry"))
+    dagger_table = _table(data, "dagger", source)
+    _check_keys(dagger_table, source, "dagger", required=("version",))
+    tools = _string_map(_table(data, "tools", source), source, "tools")
+    _require(tools, REQUIRED_TOOLS, source, "tools")
+    images = {
+        key: _image(entry, source, key, allow_inline_digest=False)
+        for key, entry in _table(data, "images", source).items()
+    }
+    _require(images, REQUIRED_IMAGES, source, "images")
+    frameworks = {
+        name: _framework(name, entry, images, source) for name, entry in _table(data, "frameworks", source).items()
+    }
+    workspace_table = _table(data, "workspace", source)
+    _check_keys(workspace_table, source, "workspace", required=WORKSPACE_KEYS)
+    registry_table = _table(data, "registry", source)
+    _check_keys(registry_table, source, "registry", required=("default",))
+    return Context(
+        source=source,
+        dagger_version=_string(dagger_table, "version", source, "dagger"),
+        tools=tools,
+        images=images,
+        frameworks=frameworks,
+        workspace=Workspace(**_string_map(workspace_table, source, "workspace")),
+        registry=_string(registry_table, "default", source, "registry"),
+    )
+
+
+def apply_overlay(ctx: Context, text: str, *, source: str) -> Context:
+    """Apply overlay TOML text (format: container/overlays/offline.toml); per-key images win over [mirror]."""
+    data = _parse_toml(text, source)
+    _check_keys(data, source, "", optional=("mirror", "images", "tools"))
+    images = dict(ctx.images)
+    if "mirror" in data:
+        mirror = _table(data, "mirror", source)
+        _check_keys(mirror, source, "mirror", required=("registry",), optional=("keep_digests",))
+        registry = _string(mirror, "registry", source, "mirror").rstrip("/")
+        keep_digests = mirror.get("keep_digests", False)
+        if not isinstance(keep_digests, bool):
+            raise PipelineInputError(f"{source}: [mirror] keep_digests must be true or false")
+        images = {
+            key: ImageRef(key, f"{registry}/{image.ref}", image.digest if keep_digests else "")
+            for key, image in images.items()
+        }
+    for key, entry in data.get("images", {}).items():
+        if key not in ctx.images:
+            raise PipelineInputError(
+                f"{source}: [images.{key}] is not in {ctx.source}; known keys: {', '.join(sorted(ctx.images))}"
+            )
+        images[key] = _image(entry, source, key, allow_inline_digest=False)
+    tools = _string_map(data.get("tools", {}), source, "tools")
+    return apply_overrides(dataclasses.replace(ctx, images=images), tools=tools, source=source)
+
+
+def apply_overrides(
+    ctx: Context,
+    *,
+    images: Mapping[str, str] | None = None,
+    tools: Mapping[str, str] | None = None,
+    source: str = "override",
+) -> Context:
+    """Replace images (key -> "ref[@digest]") and tool versions; unknown keys are errors."""
+    new_images = dict(ctx.images)
+    for key, ref in (images or {}).items():
+        if key not in ctx.images:
+            raise PipelineInputError(f"{source}: unknown image key {key!r}; known keys: {', '.join(sorted(ctx.images))}")
+        new_images[key] = _image({"ref": ref}, source, key, allow_inline_digest=True)
+    new_tools = dict(ctx.tools)
+    for name, version in (tools or {}).items():
+        if name not in ctx.tools:
+            raise PipelineInputError(f"{source}: unknown tool {name!r}; known tools: {', '.join(sorted(ctx.tools))}")
+        if not isinstance(version, str) or not version:
+            raise PipelineInputError(f"{source}: tool {name!r} needs a non-empty version string")
+        new_tools[name] = version
+    return dataclasses.replace(ctx, images=new_images, tools=new_tools)
+
+
+def normalise_ref(ref: str) -> str:
+    """Fully qualify a Docker reference: "python:3.12-slim" -> "docker.io/library/python:3.12-slim"."""
+    first, slash, _ = ref.partition("/")
+    if not slash:
+        return f"docker.io/library/{ref}"
+    if "." not in first and ":" not in first and first != "localhost":
+        return f"docker.io/{ref}"
+    return ref
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as err:
+        raise PipelineInputError(f"{path}: cannot read: {err.strerror}") from err
+
+
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomli.loads(text)
+    except tomli.TOMLDecodeError as err:
+        raise PipelineInputError(f"{source}: malformed TOML at line {err.lineno}, column {err.colno}: {err.msg}") from err
+
+
+def _where(source: str, section: str) -> str:
+    return f"{source} [{section}]" if section else source
+
+
+def _check_keys(
+    table: Mapping[str, Any], source: str, section: str, *, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()
+) -> None:
+    allowed = required + optional
+    unknown = [key for key in table if key not in allowed]
+    if unknown:
+        raise PipelineInputError(f"{_where(source, section)}: unknown key {unknown[0]!r}; allowed: {', '.join(allowed)}")
+    _require(table, required, source, section)
+
+
+def _require(table: Mapping[str, Any], required: tuple[str, ...], source: str, section: str) -> None:
+    missing = [key for key in required if key not in table]
+    if missing:
+        raise PipelineInputError(f"{_where(source, section)}: missing key(s) {', '.join(missing)}")
+
+
+def _table(data: Mapping[str, Any], key: str, source: str) -> dict[str, Any]:
+    value = data[key]
+    if not isinstance(value, dict):
+        raise PipelineInputError(f"{source}: {key!r} must be a table")
+    return value
+
+
+def _string(table: Mapping[str, Any], key: str, source: str, section: str) -> str:
+    value = table[key]
+    if not isinstance(value, str) or not value:
+        raise PipelineInputError(f"{_where(source, section)}: {key!r} must be a non-empty string")
+    return value
+
+
+def _string_map(table: Mapping[str, Any], source: str, section: str) -> dict[str, str]:
+    return {key: _string(table, key, source, section) for key in table}
+
+
+def _string_list(table: Mapping[str, Any], key: str, source: str, section: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    values = table[key]
+    if not isinstance(values, list) or not values:
+        raise PipelineInputError(f"{_where(source, section)}: {key!r} must be a non-empty list")
+    for value in values:
+        if value not in allowed:
+            raise PipelineInputError(f"{_where(source, section)}: {key} has {value!r}; allowed: {', '.join(allowed)}")
+    return tuple(values)
+
+
+def _image(entry: Any, source: str, key: str, *, allow_inline_digest: bool) -> ImageRef:
+    section = f"images.{key}"
+    if not isinstance(entry, dict):
+        raise PipelineInputError(f"{source}: [{section}] must be a table with 'ref' and optional 'digest'")
+    _check_keys(entry, source, section, required=("ref",), optional=("digest",))
+    ref = _string(entry, "ref", source, section)
+    digest = entry.get("digest", "")
+    if "@" in ref:
+        if not allow_inline_digest:
+            raise PipelineInputError(f"{_where(source, section)}: put the digest in 'digest', not in 'ref' ({ref})")
+        ref, digest = ref.split("@", 1)
+    if digest and not _DIGEST.match(digest):
+        raise PipelineInputError(f"{_where(source, section)}: digest {digest!r} is not 'sha256:' + 64 hex digits")
+    ref = normalise_ref(ref)
+    if ":" not in ref.rsplit("/", 1)[-1]:
+        raise PipelineInputError(f"{_where(source, section)}: ref {ref!r} has no tag; floating 'latest' is not allowed")
+    return ImageRef(key, ref, digest)
+
+
+def _framework(name: str, entry: Any, images: Mapping[str, ImageRef], source: str) -> Framework:
+    section = f"frameworks.{name}"
+    if name not in FRAMEWORK_NAMES:
+        raise PipelineInputError(f"{source}: [{section}] unknown framework; allowed: {', '.join(FRAMEWORK_NAMES)}")
+    if not isinstance(entry, dict):
+        raise PipelineInputError(f"{source}: [{section}] must be a table")
+    _check_keys(
+        entry,
+        source,
+        section,
+        required=("devices", "cuda_versions", "targets", "enable_kvbm", "enable_media_ffmpeg", "nixl_ref", "base_image"),
+        optional=("version", "runtime_image"),
+    )
+    devices = _string_list(entry, "devices", source, section, DEVICES)
+    cuda_versions = tuple(entry["cuda_versions"])
+    if not cuda_versions or not all(isinstance(cuda, str) and _CUDA_VERSION.match(cuda) for cuda in cuda_versions):
+        raise PipelineInputError(f"{_where(source, section)}: cuda_versions must be strings like \"12.9\"")
+    device_keys = [f"cuda{cuda}" for cuda in cuda_versions if "cuda" in devices] + [d for d in devices if d != "cuda"]
+    tables = {}
+    for table_name in ("base_image", "runtime_image"):
+        table = _string_map(entry.get(table_name, {}), source, section)
+        for device_key, image_key in table.items():
+            if device_key not in device_keys:
+                raise PipelineInputError(
+                    f"{_where(source, section)}: {table_name} key {device_key!r} is no valid device; "
+                    f"allowed: {', '.join(device_keys)}"
+                )
+            if image_key not in images:
+                raise PipelineInputError(
+                    f"{_where(source, section)}: {table_name}.{device_key} = {image_key!r} is not an [images] key"
+                )
+        if table and set(table) != set(device_keys):
+            missing = sorted(set(device_keys) - set(table))
+            raise PipelineInputError(f"{_where(source, section)}: {table_name} lacks {', '.join(missing)}")
+        tables[table_name] = table
+    if not tables["base_image"]:
+        raise PipelineInputError(f"{_where(source, section)}: base_image must not be empty")
+    for flag in ("enable_kvbm", "enable_media_ffmpeg"):
+        if not isinstance(entry[flag], bool):
+            raise PipelineInputError(f"{_where(source, section)}: {flag} must be true or false")
+    return Framework(
+        name=name,
+        version=_string(entry, "version", source, section) if "version" in entry else "",
+        devices=devices,
+        cuda_versions=cuda_versions,
+        targets=_string_list(entry, "targets", source, section, TARGETS),
+        enable_kvbm=entry["enable_kvbm"],
+        enable_media_ffmpeg=entry["enable_media_ffmpeg"],
+        nixl_ref=_string(entry, "nixl_ref", source, section),
+        base_image=tables["base_image"],
+        runtime_image=tables["runtime_image"],
+    )

@@ -1,0 +1,108 @@
+"""The Dagger module's main object: Dynamo's build pipeline.
+
+Imports stay light (Dagger starts a fresh interpreter per call): context parsing and Jinja2
+rendering are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import dagger
+from dagger import DefaultPath, Doc, Ignore, dag, function, object_type
+
+if TYPE_CHECKING:
+    from .context import Context
+
+# Read relative to the package so it resolves inside the module runtime as well as from a checkout.
+MODULE_CONTEXT = Path(__file__).resolve().parent.parent / "container" / "context.toml"
+
+# Allow-list of what a build reads from a Dynamo checkout; everything else stays out of the cache key.
+SOURCE_IGNORE = [
+    "*",
+    "!Cargo.toml",
+    "!Cargo.lock",
+    "!rust-toolchain.toml",
+    "!.cargo/**",
+    "!lib/**",
+    "!launch/**",
+    "!components/**",
+    "!deploy/**",
+    "!benchmarks/**",
+    "!pyproject.toml",
+    "!hatch_build.py",
+    "!README.md",
+    "!LICENSE",
+    "!container/**",
+    "**/target",
+    "**/__pycache__",
+    "**/.venv",
+    "**/*.pyc",
+]
+
+
+@object_type
+class Dynamo:
+    """Build NVIDIA Dynamo: render its Dockerfiles and name its images from one context.toml."""
+
+    source: Annotated[
+        dagger.Directory,
+        Doc("Dynamo checkout (defaults to the example workspace)"),
+        DefaultPath("/examples/mini-dynamo"),
+        Ignore(SOURCE_IGNORE),
+    ]
+    context_file: Annotated[dagger.File | None, Doc("context.toml to use instead of the module's own")] = None
+    overlay: Annotated[dagger.File | None, Doc("overlay TOML rewriting image references for a mirror")] = None
+
+    async def _context(self) -> Context:
+        """The resolved context: the given or the module's context.toml, then the overlay."""
+        from .context import apply_overlay, parse_context
+
+        if self.context_file is None:
+            ctx = parse_context(MODULE_CONTEXT.read_text(), source=str(MODULE_CONTEXT))
+        else:
+            ctx = parse_context(await self.context_file.contents(), source=await self.context_file.name())
+        if self.overlay is not None:
+            ctx = apply_overlay(ctx, await self.overlay.contents(), source=await self.overlay.name())
+        return ctx
+
+    @function
+    async def context(self) -> str:
+        """The resolved build context (versions, pinned images, valid combinations) as JSON."""
+        return json.dumps((await self._context()).as_dict(), indent=2)
+
+    @function
+    async def tags(
+        self,
+        sha: Annotated[str, Doc("Git commit SHA the image is built from (7 to 40 hex digits)")],
+        framework: Annotated[str, Doc("Framework: dynamo, vllm, sglang or trtllm")],
+        target: Annotated[str, Doc("Build target, e.g. runtime or dev")],
+        cuda_version: Annotated[str, Doc("CUDA version, e.g. 12.9; empty for a CPU-only image")] = "12.9",
+        efa: Annotated[bool, Doc("Tag the AWS EFA variant")] = False,
+        branch: Annotated[str, Doc("Branch built; 'main' adds the main-* aliases")] = "",
+    ) -> list[str]:
+        """Image tags in Dynamo's scheme: <sha>-<fw>-<target>[-efa]-cuda<major> plus main aliases."""
+        from .tags import image_tags
+
+        return image_tags(
+            sha, framework, target, cuda_version or None, efa, branch or None, ctx=await self._context()
+        )
+
+    @function
+    async def dockerfile(
+        self,
+        framework: Annotated[str, Doc("Framework: dynamo, vllm, sglang or trtllm")],
+        target: Annotated[str, Doc("Build target, e.g. runtime, dev, frontend")],
+        device: Annotated[str, Doc("Device: cuda, xpu or cpu")] = "cuda",
+        cuda_version: Annotated[str, Doc("CUDA version, e.g. 12.9 (ignored off CUDA)")] = "12.9",
+        platform: Annotated[str, Doc("linux/amd64, linux/arm64, or both comma-separated")] = "linux/amd64",
+    ) -> dagger.File:
+        """The rendered multi-stage Dockerfile for one combination, named like upstream's render.py output."""
+        from .render import dockerfile_name, render
+
+        ctx = await self._context()
+        cuda = cuda_version or None
+        name = dockerfile_name(ctx, framework, target, device, cuda, platform)
+        return dag.directory().with_new_file(name, render(ctx, framework, target, device, cuda, platform)).file(name)

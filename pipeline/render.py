@@ -1,0 +1,94 @@
+"""Render one multi-stage Dockerfile per (framework, target, device, CUDA, platform) from the Context.
+
+Follows upstream's container/render.py: Jinja2 with StrictUndefined, trim_blocks off, lstrip_blocks
+on, runs of three or more newlines collapsed; the same valid combinations (Context.combination).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jinja2
+
+from .context import Combination, Context
+from .errors import PipelineInputError
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "container" / "templates"
+
+PLATFORMS = {
+    "linux/amd64": "amd64",
+    "amd64": "amd64",
+    "linux/arm64": "arm64",
+    "arm64": "arm64",
+}
+
+# Stages rendered after dynamo_base, in order; the target's stage is the last one.
+_TARGET_STAGES = {
+    "base": (),
+    "wheel_builder": ("wheel_builder",),
+    "framework": ("wheel_builder", "framework"),
+    "runtime": ("wheel_builder", "framework", "runtime"),
+    "dev": ("wheel_builder", "framework", "runtime", "dev"),
+    "local-dev": ("wheel_builder", "framework", "runtime", "dev", "local-dev"),
+    "frontend": ("wheel_builder", "frontend"),
+    "planner": ("wheel_builder", "planner"),
+}
+
+
+def normalise_platform(platform: str) -> str:
+    """"linux/amd64" -> "amd64", "linux/arm64" -> "arm64", both (comma-separated) -> "multi"."""
+    parts = {part.strip() for part in platform.split(",") if part.strip()}
+    unknown = sorted(parts - PLATFORMS.keys())
+    if not parts or unknown:
+        raise PipelineInputError(
+            f"platform {platform!r} not supported; allowed: linux/amd64, linux/arm64 or both comma-separated"
+        )
+    arches = {PLATFORMS[part] for part in parts}
+    return "multi" if len(arches) > 1 else arches.pop()
+
+
+def dockerfile_name(ctx: Context, framework: str, target: str, device: str, cuda: str | None, platform: str) -> str:
+    """Upstream's long file name: `<fw>-<target>-<device><cuda>-<platform>-rendered.Dockerfile`."""
+    combo = ctx.combination(framework, target, device, cuda)
+    return f"{framework}-{target}-{combo.device_key}-{normalise_platform(platform)}-rendered.Dockerfile"
+
+
+def render(ctx: Context, framework: str, target: str, device: str, cuda: str | None, platform: str) -> str:
+    """The Dockerfile text for one build combination; build it from the Dynamo checkout's root."""
+    combo = ctx.combination(framework, target, device, cuda)
+    text = _environment().get_template("Dockerfile.j2").render(**_variables(ctx, combo, normalise_platform(platform)))
+    return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def _variables(ctx: Context, combo: Combination, platform: str) -> dict[str, object]:
+    runtime_image = ctx.runtime_image(combo)
+    has_framework_stage = "framework" in combo.framework.targets
+    return {
+        "framework": combo.framework.name,
+        "target": combo.target,
+        "device": combo.device,
+        "device_key": combo.device_key,
+        "cuda": combo.cuda,
+        "platform": platform,
+        "fw": combo.framework,
+        "tools": ctx.tools,
+        "workspace": ctx.workspace,
+        "images": {key: image.pinned for key, image in ctx.images.items()},
+        "base_image": ctx.base_image(combo).pinned,
+        "runtime_image": runtime_image.pinned if runtime_image else "",
+        "stages": [
+            stage for stage in _TARGET_STAGES[combo.target] if stage != "framework" or has_framework_stage
+        ],
+    }
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )

@@ -1,0 +1,103 @@
+"""The command-line interface: output and exit codes."""
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.context import DEFAULT_CONTEXT
+
+runner = CliRunner()
+OFFLINE_OVERLAY = str(DEFAULT_CONTEXT.parent / "overlays" / "offline.toml")
+
+
+def test_context_validate_ok():
+    result = runner.invoke(app, ["context", "validate", "--overlay", OFFLINE_OVERLAY])
+    assert result.exit_code == 0, result.output
+    assert "ok (" in result.output
+
+
+def test_context_validate_malformed_exits_2_without_traceback(tmp_path):
+    bad = tmp_path / "context.toml"
+    bad.write_text("[dagger\n")
+    result = runner.invoke(app, ["context", "validate", "--context", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}: malformed TOML at line 1" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_context_show_prints_json():
+    result = runner.invoke(app, ["context", "show", "--overlay", OFFLINE_OVERLAY])
+    assert result.exit_code == 0
+    assert '"pinned": "localhost:5000/docker.io/library/python:3.12-slim"' in result.stdout
+
+
+def test_tags_image_with_main_aliases():
+    result = runner.invoke(app, ["tags", "image", "abc1234", "vllm", "runtime", "--branch", "main"])
+    assert result.exit_code == 0
+    assert result.stdout.split() == ["abc1234-vllm-runtime-cuda12", "main-vllm-cuda12", "main-vllm-abc1234-cuda12"]
+
+
+def test_tags_image_bad_framework_exits_2():
+    result = runner.invoke(app, ["tags", "image", "abc1234", "mlx", "runtime"])
+    assert result.exit_code == 2
+    assert "allowed: dynamo, vllm, sglang, trtllm" in result.stderr
+
+
+def test_tags_frontend_and_release():
+    assert runner.invoke(app, ["tags", "frontend", "abc1234"]).stdout.split() == ["abc1234-frontend"]
+    result = runner.invoke(app, ["tags", "release", "1.1.0", "v1.1.0-rc1", "v1.1.0-rc2"])
+    assert result.exit_code == 0
+    assert result.stdout.split() == ["v1.1.0-rc3", "1.1.0rc3"]
+    assert runner.invoke(app, ["tags", "release", "one"]).exit_code == 2
+
+
+def test_render_to_directory(tmp_path):
+    result = runner.invoke(app, ["render", "vllm", "runtime", "--cuda-version", "13.0", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "vllm-runtime-cuda13.0-amd64-rendered.Dockerfile"
+    assert "FROM nvcr.io/nvidia/cuda:13.0.2-runtime-ubuntu24.04 AS runtime" in written.read_text()
+
+
+def test_render_to_stdout():
+    result = runner.invoke(app, ["render", "dynamo", "base"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("# syntax=docker/dockerfile:1.10.0-labs")
+
+
+def test_render_forbidden_pair_exits_2():
+    result = runner.invoke(app, ["render", "trtllm", "runtime", "--cuda-version", "12.9"])
+    assert result.exit_code == 2
+    assert "allowed: 13.1" in result.stderr
+
+
+@pytest.fixture
+def fake_versions(monkeypatch):
+    """Stand in for pipeline.versions so the CLI's skew reporting is tested on its own."""
+    import pipeline.versions as versions
+
+    class Pin:
+        def __init__(self, file, key, version):
+            self.file, self.key, self.version = file, key, version
+
+    pins = {"skewed": [Pin("Cargo.toml", "workspace.package.version", "1.1.0"), Pin("pyproject.toml", "project.version", "1.0.0")]}
+    monkeypatch.setattr(versions, "read_versions", lambda root: pins.get(root.name, []))
+    monkeypatch.setattr(versions, "skew", lambda found: found)
+
+
+def test_versions_check_reports_skew(fake_versions, tmp_path):
+    result = runner.invoke(app, ["versions", "check", str(tmp_path / "skewed")])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == ["Cargo.toml:workspace.package.version = 1.1.0", "pyproject.toml:project.version = 1.0.0"]
+
+
+def test_versions_check_ok(fake_versions, tmp_path):
+    result = runner.invoke(app, ["versions", "check", str(tmp_path / "clean")])
+    assert result.exit_code == 0
+    assert "versions agree" in result.stdout
+
+
+def test_engine_sub_app_is_registered():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("context", "versions", "tags", "render", "engine"):
+        assert command in result.stdout

