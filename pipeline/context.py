@@ -23,7 +23,7 @@ FRAMEWORK_NAMES = ("dynamo", "vllm", "sglang", "trtllm")
 DEVICES = ("cuda", "xpu", "cpu")
 TARGETS = ("runtime", "dev", "local-dev", "framework", "frontend", "planner", "wheel_builder", "base")
 REQUIRED_TOOLS = (
-    "rust", "rustup", "sccache", "maturin", "auditwheel", "uv", "go_operator", "go_epp", "trivy",
+    "rust", "rustup", "sccache", "maturin", "auditwheel", "patchelf", "uv", "go_operator", "go_epp", "trivy",
     "python", "nats", "etcd", "protoc", "manylinux_policy",
 )  # fmt: skip
 REQUIRED_IMAGES = (

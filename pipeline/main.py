@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Annotated
 import dagger
 from dagger import DefaultPath, Doc, Ignore, dag, function, object_type
 
+from .rust import RustStage
+from .wheels import WheelsStage
+
 if TYPE_CHECKING:
     from .context import Context
 
@@ -44,8 +47,8 @@ SOURCE_IGNORE = [
 
 
 @object_type
-class Dynamo:
-    """Build NVIDIA Dynamo: render its Dockerfiles and name its images from one context.toml."""
+class Dynamo(RustStage, WheelsStage):
+    """Build NVIDIA Dynamo: Rust, wheels, images and tags from one context.toml."""
 
     source: Annotated[
         dagger.Directory,

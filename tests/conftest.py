@@ -75,3 +75,17 @@ def offline_context(engine_env: dict[str, str]) -> Context:
     if not overlay:
         pytest.fail("DYNAMO_PIPELINE_OVERLAY is not set: `python -m pipeline engine up` writes it", pytrace=False)
     return load_context(overlay=Path(overlay))
+
+
+@pytest.fixture(scope="session")
+def dynamo(dag, engine_env: dict[str, str]):
+    """The module's main object on the example workspace, images resolved through the overlay."""
+    from pipeline import Dynamo
+    from pipeline.main import SOURCE_IGNORE
+
+    overlay = os.environ.get("DYNAMO_PIPELINE_OVERLAY")
+    if not overlay:
+        pytest.fail("DYNAMO_PIPELINE_OVERLAY is not set: `python -m pipeline engine up` writes it", pytrace=False)
+    # The allow-list the CLI applies through Ignore(), which client mode does not.
+    source = dag.host().directory(str(EXAMPLE_WORKSPACE), exclude=SOURCE_IGNORE)
+    return Dynamo(source=source, overlay=dag.host().file(overlay))

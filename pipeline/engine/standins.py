@@ -10,6 +10,7 @@ generated overlay that the tests and `dagger call` users pass on.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -33,12 +34,20 @@ def host_rust_toolchain() -> Path:
 
 
 def host_tool_versions() -> dict[str, str]:
-    """Versions of the host tools that the stand-ins carry instead of the pinned ones."""
+    """What the stand-ins carry instead of the pinned versions: the host's Rust and Go, Debian's
+    Python, and the manylinux policy of Debian's glibc (wheels built on it cannot be older)."""
     rust = re.search(r"rustc (\S+)", run(["rustc", "--version"]))
     go = re.search(r"go(\d+\.\d+(?:\.\d+)?)", run(["go", "version"]))
-    if not rust or not go:
-        raise RuntimeError("cannot read the host's rustc and go versions")
-    return {"rust": rust.group(1), "go_operator": go.group(1), "go_epp": go.group(1), "python": "3.11"}
+    glibc = re.search(r"glibc (\d+)\.(\d+)", os.confstr("CS_GNU_LIBC_VERSION") or "")
+    if not rust or not go or not glibc:
+        raise RuntimeError("cannot read the host's rustc, go and glibc versions")
+    return {
+        "rust": rust.group(1),
+        "go_operator": go.group(1),
+        "go_epp": go.group(1),
+        "python": "3.11",
+        "manylinux_policy": f"manylinux_{glibc.group(1)}_{glibc.group(2)}",
+    }
 
 
 @dataclass(frozen=True)

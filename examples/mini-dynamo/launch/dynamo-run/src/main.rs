@@ -24,7 +24,8 @@ fn main() {
     println!("{}", banner());
     let prompt = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
     if !prompt.is_empty() {
-        let endpoint = dynamo_llm::endpoint_path("dynamo", "backend", "generate").expect("static names are valid");
+        let endpoint = dynamo_llm::endpoint_path("dynamo", "backend", "generate")
+            .expect("static names are valid");
         println!("{endpoint}: {} tokens", dynamo_llm::count_tokens(&prompt));
     }
 }
@@ -35,10 +36,19 @@ mod tests {
 
     #[test]
     fn banner_reports_workspace_version_and_features() {
-        let expected_device = if cfg!(feature = "cuda") { "cuda" } else if cfg!(feature = "metal") { "metal" } else { "cpu" };
+        let expected_device = if cfg!(feature = "cuda") {
+            "cuda"
+        } else if cfg!(feature = "metal") {
+            "metal"
+        } else {
+            "cpu"
+        };
         assert_eq!(
             banner(),
-            format!("dynamo-run 1.1.0 device={expected_device} tokio-console={}", cfg!(feature = "tokio-console"))
+            format!(
+                "dynamo-run 1.1.0 device={expected_device} tokio-console={}",
+                cfg!(feature = "tokio-console")
+            )
         );
     }
 }

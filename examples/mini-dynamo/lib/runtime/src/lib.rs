@@ -8,9 +8,15 @@ pub const TOKIO_UNSTABLE_CFG: bool = cfg!(tokio_unstable);
 
 /// Address of an endpoint served by a component in a namespace: `dyn://namespace.component.endpoint`.
 pub fn endpoint_path(namespace: &str, component: &str, endpoint: &str) -> Result<String, String> {
-    for (what, name) in [("namespace", namespace), ("component", component), ("endpoint", endpoint)] {
+    for (what, name) in [
+        ("namespace", namespace),
+        ("component", component),
+        ("endpoint", endpoint),
+    ] {
         let valid = !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
             return Err(format!("invalid {what} name: {name:?}"));
         }
@@ -24,7 +30,10 @@ mod tests {
 
     #[test]
     fn endpoint_path_joins_valid_names() {
-        assert_eq!(endpoint_path("dynamo", "backend", "generate").unwrap(), "dyn://dynamo.backend.generate");
+        assert_eq!(
+            endpoint_path("dynamo", "backend", "generate").unwrap(),
+            "dyn://dynamo.backend.generate"
+        );
     }
 
     #[test]
@@ -35,6 +44,6 @@ mod tests {
 
     #[test]
     fn rustflags_from_cargo_config_are_applied() {
-        assert!(TOKIO_UNSTABLE_CFG);
+        const { assert!(TOKIO_UNSTABLE_CFG) };
     }
 }

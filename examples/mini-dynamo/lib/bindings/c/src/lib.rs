@@ -3,10 +3,11 @@
 use std::ffi::{CStr, c_char};
 
 /// NUL-terminated copy of the crate version, so C callers get a `'static` pointer.
-static VERSION_CSTR: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
-    Ok(version) => version,
-    Err(_) => panic!("version contains a NUL byte"),
-};
+static VERSION_CSTR: &CStr =
+    match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+        Ok(version) => version,
+        Err(_) => panic!("version contains a NUL byte"),
+    };
 
 /// Version of the library; the pointer is static and must not be freed.
 #[unsafe(no_mangle)]
@@ -26,7 +27,12 @@ pub unsafe extern "C" fn dynamo_kv_score(
     cached_len: usize,
 ) -> u32 {
     // SAFETY: the caller guarantees the lengths; null is mapped to an empty slice.
-    let (request, cached) = unsafe { (slice_or_empty(request_blocks, request_len), slice_or_empty(cached_blocks, cached_len)) };
+    let (request, cached) = unsafe {
+        (
+            slice_or_empty(request_blocks, request_len),
+            slice_or_empty(cached_blocks, cached_len),
+        )
+    };
     u32::try_from(dynamo_llm::kv_prefix_overlap(request, cached)).unwrap_or(u32::MAX)
 }
 
@@ -69,8 +75,14 @@ mod tests {
     fn kv_score_counts_shared_prefix_and_tolerates_null() {
         let request = [7u64, 8, 9];
         let cached = [7u64, 8, 1];
-        assert_eq!(unsafe { dynamo_kv_score(request.as_ptr(), 3, cached.as_ptr(), 3) }, 2);
-        assert_eq!(unsafe { dynamo_kv_score(std::ptr::null(), 0, cached.as_ptr(), 3) }, 0);
+        assert_eq!(
+            unsafe { dynamo_kv_score(request.as_ptr(), 3, cached.as_ptr(), 3) },
+            2
+        );
+        assert_eq!(
+            unsafe { dynamo_kv_score(std::ptr::null(), 0, cached.as_ptr(), 3) },
+            0
+        );
     }
 
     #[test]

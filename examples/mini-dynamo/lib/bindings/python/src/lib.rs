@@ -12,7 +12,10 @@ fn count_tokens(text: &str) -> usize {
 /// Render (role, content) pairs into a ChatML prompt ending with an open assistant turn.
 #[pyfunction]
 fn render_chat_prompt(messages: Vec<(String, String)>) -> String {
-    let borrowed: Vec<(&str, &str)> = messages.iter().map(|(role, content)| (role.as_str(), content.as_str())).collect();
+    let borrowed: Vec<(&str, &str)> = messages
+        .iter()
+        .map(|(role, content)| (role.as_str(), content.as_str()))
+        .collect();
     dynamo_llm::render_chat_prompt(&borrowed)
 }
 
@@ -38,7 +41,13 @@ mod tests {
     #[test]
     fn functions_forward_to_dynamo_llm() {
         assert_eq!(count_tokens("one two"), 2);
-        assert!(render_chat_prompt(vec![("user".into(), "hi".into())]).ends_with("<|im_start|>assistant\n"));
-        assert_eq!(endpoint_path("ns", "comp", "ep").unwrap(), "dyn://ns.comp.ep");
+        assert!(
+            render_chat_prompt(vec![("user".into(), "hi".into())])
+                .ends_with("<|im_start|>assistant\n")
+        );
+        assert_eq!(
+            endpoint_path("ns", "comp", "ep").unwrap(),
+            "dyn://ns.comp.ep"
+        );
     }
 }

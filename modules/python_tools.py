@@ -1,0 +1,45 @@
+"""Python build tools from PyPI, installed with uv into their own virtualenv.
+
+Dynamo-agnostic: give it the image that carries uv and the versions to install.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dagger
+from dagger import dag
+
+TOOLS_PREFIX = "/opt/buildtools"
+UV_CACHE_DIR = "/root/.cache/uv"
+
+
+@dataclass(frozen=True)
+class PythonTools:
+    """uv plus a virtualenv of pinned command-line tools (maturin, auditwheel, sccache, ...)."""
+
+    uv_image: str
+    uv_version: str
+    python: str
+
+    def with_uv(self, ctr: dagger.Container) -> dagger.Container:
+        """Add uv, its cache (one volume per uv version: uv cache formats differ) and its settings."""
+        return (
+            ctr.with_file("/usr/local/bin/uv", dag.container().from_(self.uv_image).file("/uv"))
+            .with_mounted_cache(UV_CACHE_DIR, dag.cache_volume(f"uv-{self.uv_version}"))
+            .with_env_variable("UV_CACHE_DIR", UV_CACHE_DIR)
+            # The system CA store: TLS may be re-signed by a site CA that the engine injects.
+            .with_env_variable("UV_NATIVE_TLS", "1")
+            .with_env_variable("UV_LINK_MODE", "copy")
+            .with_env_variable("UV_PYTHON_DOWNLOADS", "never")
+            .with_env_variable("UV_HTTP_TIMEOUT", "300")
+        )
+
+    def with_tools(self, ctr: dagger.Container, requirements: list[str]) -> dagger.Container:
+        """Install `requirements` (pinned "name==version" strings) and put them on PATH."""
+        return (
+            ctr.with_(self.with_uv)
+            .with_exec(["uv", "venv", "--python", self.python, TOOLS_PREFIX])
+            .with_exec(["uv", "pip", "install", "--python", f"{TOOLS_PREFIX}/bin/python", *requirements])
+            .with_env_variable("PATH", f"{TOOLS_PREFIX}/bin:${{PATH}}", expand=True)
+        )

@@ -1,0 +1,106 @@
+"""A Rust toolchain in a build container: pinned rustc, cargo caches, sccache.
+
+Dynamo-agnostic. Cache volumes are mounted at the real CARGO_HOME (Dynamo's Dockerfiles mount
+~/.cargo while CARGO_HOME is /usr/local/cargo, so their cargo caches never hit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dagger
+from dagger import dag
+
+CARGO_HOME = "/usr/local/cargo"
+RUSTUP_HOME = "/usr/local/rustup"
+SCCACHE_DIR = "/var/cache/sccache"
+SCCACHE_STATS = "/tmp/sccache-stats.json"
+
+# Uses the image's rustc when it is the pinned version (offline stand-ins carry one); otherwise
+# installs the pinned toolchain with rustup, as Dynamo's dynamo_base stage does.
+_ENSURE_RUST = """#!/bin/sh
+set -eu
+want="$1"; rustup_version="$2"
+have=$(rustc --version 2>/dev/null | cut -d' ' -f2 || true)
+if [ "$have" != "$want" ]; then
+    if ! command -v rustup >/dev/null 2>&1; then
+        arch=$(uname -m)
+        curl -sSfL -o /tmp/rustup-init \
+            "https://static.rust-lang.org/rustup/archive/$rustup_version/$arch-unknown-linux-gnu/rustup-init"
+        chmod +x /tmp/rustup-init
+        /tmp/rustup-init -y --no-modify-path --profile minimal --default-toolchain "$want"
+        rm /tmp/rustup-init
+    fi
+    rustup toolchain install "$want" --profile minimal --component rustfmt,clippy
+    rustup default "$want"
+fi
+have=$(rustc --version | cut -d' ' -f2)
+if [ "$have" != "$want" ]; then
+    echo "rustc is $have, the context pins $want" >&2
+    exit 1
+fi
+"""
+
+# One sccache server per exec, so its statistics describe exactly this command.
+_WITH_SCCACHE_STATS = """#!/bin/sh
+set -eu
+sccache --stop-server >/dev/null 2>&1 || true
+SCCACHE_IDLE_TIMEOUT=0 sccache --start-server >/dev/null
+status=0
+"$@" || status=$?
+sccache --show-stats --stats-format json > {stats}
+sccache --stop-server >/dev/null 2>&1 || true
+exit $status
+""".format(stats=SCCACHE_STATS)
+
+
+@dataclass(frozen=True)
+class SccacheRedis:
+    """A remote sccache backend: a Redis service and, when it needs one, its password."""
+
+    service: dagger.Service
+    password: dagger.Secret | None = None
+    alias: str = "sccache-redis"
+
+
+@dataclass(frozen=True)
+class RustToolchain:
+    """Pinned Rust plus sccache (found on PATH) in a build container."""
+
+    rust_version: str
+    rustup_version: str
+    sccache_version: str
+
+    def install(self, ctr: dagger.Container) -> dagger.Container:
+        """Set CARGO_HOME/RUSTUP_HOME, make sure rustc is the pinned version, mount cargo caches."""
+        return (
+            ctr.with_env_variable("CARGO_HOME", CARGO_HOME)
+            .with_env_variable("RUSTUP_HOME", RUSTUP_HOME)
+            .with_env_variable("PATH", f"{CARGO_HOME}/bin:${{PATH}}", expand=True)
+            .with_new_file("/usr/local/bin/ensure-rust", _ENSURE_RUST, permissions=0o755)
+            .with_exec(["ensure-rust", self.rust_version, self.rustup_version])
+            .with_mounted_cache(f"{CARGO_HOME}/registry", dag.cache_volume("cargo-registry"))
+            .with_mounted_cache(f"{CARGO_HOME}/git", dag.cache_volume("cargo-git"))
+            .with_env_variable("CARGO_TERM_COLOR", "never")
+        )
+
+    def with_sccache(self, ctr: dagger.Container, remote: SccacheRedis | None = None) -> dagger.Container:
+        """sccache as RUSTC_WRAPPER: a local cache volume, or a Redis backend with a Secret password."""
+        ctr = ctr.with_env_variable("RUSTC_WRAPPER", "sccache").with_new_file(
+            "/usr/local/bin/with-sccache-stats", _WITH_SCCACHE_STATS, permissions=0o755
+        )
+        if remote is None:
+            # Keyed by both versions: sccache entries from another rustc are useless.
+            volume = dag.cache_volume(f"sccache-{self.sccache_version}-rust-{self.rust_version}")
+            return ctr.with_mounted_cache(SCCACHE_DIR, volume).with_env_variable("SCCACHE_DIR", SCCACHE_DIR)
+        ctr = ctr.with_service_binding(remote.alias, remote.service).with_env_variable(
+            "SCCACHE_REDIS_ENDPOINT", f"tcp://{remote.alias}:6379"
+        )
+        if remote.password is not None:
+            ctr = ctr.with_secret_variable("SCCACHE_REDIS_PASSWORD", remote.password)
+        return ctr
+
+
+def with_sccache_stats(command: list[str]) -> list[str]:
+    """Wrap `command` so that the exec leaves sccache's JSON statistics at SCCACHE_STATS."""
+    return ["/usr/local/bin/with-sccache-stats", *command]

@@ -1,0 +1,192 @@
+"""The wheel stage: maturin + auditwheel for the PyO3 bindings, hatchling (via uv) for the pure package.
+
+Mixed into `Dynamo` (pipeline/main.py); uses its `source`, `_context()` and the Rust stage's builder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from typing import Annotated
+
+import dagger
+from dagger import Doc, ReturnType, dag, field, function, object_type
+
+from modules.rust_toolchain import SCCACHE_STATS, with_sccache_stats
+from modules.wheels import WheelError, check_wheel, symbols_above_policy
+
+from .cargo import parse_manifest
+from .errors import PipelineInputError
+from .report import BuildReport, CacheStats, Step
+from .rust import SOURCE_DIR
+
+WHEEL_ARCH = "x86_64"
+_SHA = re.compile(r"^[0-9a-f]{7,40}$")
+_LIST_WHEELS = """
+import json, sys, zipfile
+members = {}
+for path in sys.argv[1:]:
+    with zipfile.ZipFile(path) as wheel:
+        members[path.rsplit("/", 1)[-1]] = {
+            name: wheel.read(name).decode() if name.endswith("_version.py") else ""
+            for name in wheel.namelist()
+        }
+print(json.dumps(members))
+"""
+
+
+def wheel_prefix(project_name: str) -> str:
+    """The file-name prefix of a project's wheels: "ai-dynamo" -> "ai_dynamo-"."""
+    return re.sub(r"[-_.]+", "_", project_name).lower() + "-"
+
+
+@object_type
+class WheelBuild:
+    """The built wheels and the report of how they were built."""
+
+    dist: dagger.Directory = field()
+    report: str = field()
+
+
+class WheelsStage:
+    """Wheel functions of the Dynamo module (the main object supplies `source` and `_context()`)."""
+
+    async def _pyproject(self, path: str, backend: str) -> dict:
+        if not await self.source.exists(path):
+            raise PipelineInputError(f"{path}: not found in the source directory; it defines a wheel")
+        project = parse_manifest(await self.source.file(path).contents(), path)
+        found = project.get("build-system", {}).get("build-backend", "")
+        if not found.startswith(backend):
+            raise PipelineInputError(f"{path}: build-backend is {found!r}, the wheel stage builds it with {backend}")
+        if "name" not in project.get("project", {}):
+            raise PipelineInputError(f"{path}: [project] has no name")
+        return project
+
+    async def _wheel_projects(self) -> tuple[str, dict, dict]:
+        """(bindings dir, bindings pyproject, root pyproject), checked before any container runs."""
+        bindings = (await self._context()).workspace.python_bindings
+        runtime = await self._pyproject(f"{bindings}/pyproject.toml", "maturin")
+        if "module-name" not in runtime.get("tool", {}).get("maturin", {}):
+            raise PipelineInputError(f"{bindings}/pyproject.toml: [tool.maturin] has no module-name")
+        return bindings, runtime, await self._pyproject("pyproject.toml", "hatchling")
+
+    @function
+    async def wheel_build(
+        self,
+        commit_sha: Annotated[str, Doc("Git commit the wheels are built from; stamped into the version")] = "",
+        sccache_redis: Annotated[dagger.Service | None, Doc("Redis service for a shared sccache")] = None,
+        sccache_redis_password: Annotated[dagger.Secret | None, Doc("Password of that Redis")] = None,
+    ) -> WheelBuild:
+        """Build ai-dynamo-runtime (maturin, auditwheel repair) and ai-dynamo (uv build) with a report."""
+        if commit_sha and not _SHA.match(commit_sha):
+            raise PipelineInputError(f"commit_sha {commit_sha!r} is not 7 to 40 lowercase hex digits")
+        bindings, _, _ = await self._wheel_projects()
+        policy = f"{(await self._context()).tools['manylinux_policy']}_{WHEEL_ARCH}"
+        builder = await self._builder(sccache_redis, sccache_redis_password)
+        report = BuildReport()
+
+        maturin = builder.with_workdir(f"{SOURCE_DIR}/{bindings}").with_exec(
+            with_sccache_stats(
+                ["maturin", "build", "--release", "--locked", "--compatibility", "linux", "--out", "/dist/raw"]
+            )
+        )
+        repaired = maturin.with_exec(
+            ["sh", "-c", 'auditwheel repair --plat "$1" --wheel-dir /dist/wheels /dist/raw/*.whl', "repair", policy],
+            expect=ReturnType.ANY,
+        )
+        # No .git in the container: the version hook reads the commit from the environment.
+        pure = builder.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha).with_exec(
+            ["uv", "build", "--wheel", "--out-dir", "/dist/wheels", "."]
+        )
+
+        async def runtime_wheel() -> None:
+            started = time.monotonic()
+            await maturin.sync()
+            stats = CacheStats.from_sccache_json(await maturin.file(SCCACHE_STATS).contents())
+            report.add(Step("maturin build", time.monotonic() - started, stats))
+            if await report.timed("auditwheel repair", repaired.exit_code()) != 0:
+                raise WheelError(await self._policy_violation(maturin, policy, await repaired.stderr()))
+
+        await asyncio.gather(runtime_wheel(), report.timed("uv build --wheel", pure.sync()))
+        dist = (
+            dag.directory()
+            .with_directory(".", repaired.directory("/dist/wheels"))
+            .with_directory(".", pure.directory("/dist/wheels"))
+        )
+        return WheelBuild(dist=dist, report=report.to_json())
+
+    async def _policy_violation(self, built: dagger.Container, policy: str, auditwheel_stderr: str) -> str:
+        """Name the symbols that keep the wheel out of `policy`, or quote auditwheel."""
+        dumped = await built.with_exec(
+            ["sh", "-c", "cd /tmp && python -m zipfile -e /dist/raw/*.whl unpacked && "
+             "find unpacked -name '*.so' -exec objdump -T {} +"]
+        ).stdout()
+        symbols = symbols_above_policy(dumped, policy.removesuffix(f"_{WHEEL_ARCH}"))
+        if symbols:
+            return f"the runtime wheel cannot be {policy}: it imports {', '.join(symbols)}"
+        return f"auditwheel repair --plat {policy} failed:\n{auditwheel_stderr.strip()}"
+
+    @function
+    async def wheels(
+        self,
+        commit_sha: Annotated[str, Doc("Git commit the wheels are built from; stamped into the version")] = "",
+        sccache_redis: Annotated[dagger.Service | None, Doc("Redis service for a shared sccache")] = None,
+        sccache_redis_password: Annotated[dagger.Secret | None, Doc("Password of that Redis")] = None,
+    ) -> dagger.Directory:
+        """The wheels as a directory (`dagger call wheels -o dist`)."""
+        return (await self.wheel_build(commit_sha, sccache_redis, sccache_redis_password)).dist
+
+    @function
+    async def wheel_check(
+        self,
+        dist: Annotated[dagger.Directory, Doc("Wheels to check, e.g. the output of `wheels`")],
+        commit_sha: Annotated[str, Doc("Commit the pure wheel's version must carry")] = "",
+    ) -> str:
+        """Check tags, contents and policy, then install both wheels in a clean Python and import them."""
+        bindings, runtime_project, pure_project = await self._wheel_projects()
+        ctx = await self._context()
+        policy = f"{ctx.tools['manylinux_policy']}_{WHEEL_ARCH}"
+        names = [name for name in await dist.entries() if name.endswith(".whl")]
+        runtime_prefix = wheel_prefix(runtime_project["project"]["name"])
+        pure_prefix = wheel_prefix(pure_project["project"]["name"])
+        runtime_names = [name for name in names if name.lower().startswith(runtime_prefix)]
+        pure_names = [name for name in names if name.lower().startswith(pure_prefix)]
+        if len(runtime_names) != 1 or len(pure_names) != 1 or len(names) != 2:
+            raise WheelError(f"expected one {runtime_prefix}*.whl and one {pure_prefix}*.whl, found {names}")
+
+        python = dag.container().from_(ctx.image("python").pinned).with_mounted_directory("/wheels", dist)
+        listing = json.loads(
+            await python.with_exec(["python3", "-c", _LIST_WHEELS, *(f"/wheels/{n}" for n in names)]).stdout()
+        )
+        module_path = runtime_project["tool"]["maturin"]["module-name"].replace(".", "/")
+        check_wheel(
+            runtime_names[0], list(listing[runtime_names[0]]), python="cp310", abi="abi3", platform=policy,
+            required=[f"{module_path}.abi3.so"], forbidden_prefixes=("src/", "target/"),
+        )
+        check_wheel(pure_names[0], list(listing[pure_names[0]]), python="py3", abi="none", platform="any", required=[])
+        version_files = {n: text for n, text in listing[pure_names[0]].items() if n.endswith("/_version.py")}
+        if not version_files:
+            raise WheelError(f"{pure_names[0]}: no _version.py written by the build hook")
+        if commit_sha:
+            unstamped = [n for n, text in version_files.items() if f"+{commit_sha[:7]}" not in text]
+            if unstamped:
+                raise WheelError(f"{pure_names[0]}: {', '.join(unstamped)} lack +{commit_sha[:7]}")
+
+        builder = await self._builder()
+        shown = await builder.with_mounted_directory("/wheels", dist).with_exec(
+            ["auditwheel", "show", f"/wheels/{runtime_names[0]}"]
+        ).stdout()
+        if policy not in shown:
+            raise WheelError(f"auditwheel show does not place {runtime_names[0]} in {policy}:\n{shown}")
+
+        modules = [runtime_project["tool"]["maturin"]["module-name"]] + [
+            n.removesuffix(".py").replace("/", ".") for n in sorted(version_files)
+        ]
+        imported = await python.with_exec(
+            ["sh", "-c", 'python3 -m pip install -q --find-links /wheels "$1" && shift && '
+             'python3 -c "import importlib, sys; [print(m, importlib.import_module(m).__name__) for m in sys.argv[1:]]" "$@"',
+             "install", pure_project["project"]["name"], *modules]
+        ).stdout()
+        return f"{shown.strip()}\n\ninstalled and imported:\n{imported.strip()}"
