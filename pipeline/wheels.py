@@ -110,10 +110,11 @@ class WheelsStage:
                 raise WheelError(await self._policy_violation(maturin, policy, await repaired.stderr()))
 
         await asyncio.gather(runtime_wheel(), report.timed("uv build --wheel", pure.sync()))
+        # Wheels only: uv also drops a .gitignore into its output directory.
         dist = (
             dag.directory()
-            .with_directory(".", repaired.directory("/dist/wheels"))
-            .with_directory(".", pure.directory("/dist/wheels"))
+            .with_directory(".", repaired.directory("/dist/wheels"), include=["*.whl"])
+            .with_directory(".", pure.directory("/dist/wheels"), include=["*.whl"])
         )
         return WheelBuild(dist=dist, report=report.to_json())
 
@@ -184,9 +185,8 @@ class WheelsStage:
         modules = [runtime_project["tool"]["maturin"]["module-name"]] + [
             n.removesuffix(".py").replace("/", ".") for n in sorted(version_files)
         ]
-        imported = await python.with_exec(
-            ["sh", "-c", 'python3 -m pip install -q --find-links /wheels "$1" && shift && '
-             'python3 -c "import importlib, sys; [print(m, importlib.import_module(m).__name__) for m in sys.argv[1:]]" "$@"',
-             "install", pure_project["project"]["name"], *modules]
+        # The files themselves, not the names: an index may hold other (newer) releases of them.
+        imported = await python.with_exec(["python3", "-m", "pip", "install", "-q", *(f"/wheels/{n}" for n in names)]).with_exec(
+            ["python3", "-c", "import importlib, sys; [print(m, importlib.import_module(m).__name__) for m in sys.argv[1:]]", *modules]
         ).stdout()
         return f"{shown.strip()}\n\ninstalled and imported:\n{imported.strip()}"

@@ -90,3 +90,31 @@ async def test_fmt_check_fails_on_unformatted_code(dynamo: Dynamo) -> None:
     )
     with pytest.raises(dagger.ExecError, match="exit code: 1"):
         await unformatted.fmt()
+
+
+async def test_sccache_redis_backend_with_a_secret_password(dynamo: Dynamo, dag, offline_context) -> None:
+    """A Redis service as sccache's remote backend, its password a Secret: the second build of
+    a fresh edit hits what the first one stored, and the password shows up nowhere."""
+    plaintext = f"redis-{uuid.uuid4().hex}"
+    password = dag.set_secret("sccache-redis-password", plaintext)
+    redis = (
+        dag.container()
+        .from_(offline_context.image("redis").pinned)
+        .with_secret_variable("REDIS_PASSWORD", password)
+        .with_exposed_port(6379)
+        .as_service(args=["sh", "-c", 'exec redis-server --protected-mode no --requirepass "$REDIS_PASSWORD"'])
+    )
+    # Started here, so both builds talk to one Redis instance and its memory.
+    await redis.start()
+    try:
+        first = await (await touched(dynamo)).rust_build(sccache_redis=redis, sccache_redis_password=password)
+        second = await (await touched(dynamo)).rust_build(sccache_redis=redis, sccache_redis_password=password)
+    finally:
+        await redis.stop()
+    first_stats = json.loads(first.report)["steps"][0]["sccache"]
+    second_stats = json.loads(second.report)["steps"][0]["sccache"]
+    assert "redis" in first_stats["location"].lower()
+    assert first_stats["misses"] > 0
+    assert second_stats["hits"] > 0
+    for run in (first, second):
+        assert plaintext not in run.output and plaintext not in run.report

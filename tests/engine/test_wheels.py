@@ -1,0 +1,67 @@
+"""The wheel stage on the real engine against the example workspace."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from modules.wheels import WheelError, WheelName
+from pipeline import Dynamo
+from pipeline.errors import PipelineInputError
+
+COMMIT = "0123abcd4567ef89"
+
+
+async def test_wheels_build_validate_and_import(dynamo: Dynamo, offline_context) -> None:
+    """Both wheels build, carry the right tags and files, and import in a clean Python."""
+    built = await dynamo.wheel_build(commit_sha=COMMIT)
+    pure, runtime = sorted(await built.dist.entries())
+    policy = offline_context.tools["manylinux_policy"]
+    assert pure == "ai_dynamo-1.1.0-py3-none-any.whl"
+    # auditwheel keeps the lowest policy the wheel meets and adds the one asked for.
+    runtime_name = WheelName.parse(runtime)
+    assert (runtime_name.distribution, runtime_name.python, runtime_name.abi) == ("ai_dynamo_runtime", "cp310", "abi3")
+    assert f"{policy}_x86_64" in runtime_name.platforms
+    steps = {step["name"]: step for step in json.loads(built.report)["steps"]}
+    assert {"maturin build", "auditwheel repair", "uv build --wheel"} <= set(steps)
+    assert "sccache" in steps["maturin build"]
+
+    checked = await dynamo.wheel_check(built.dist, commit_sha=COMMIT)
+    assert f"{policy}_x86_64" in checked
+    assert "dynamo._core dynamo._core" in checked
+    assert "dynamo.frontend._version" in checked
+
+
+async def test_wheel_check_catches_a_missing_commit_stamp(dynamo: Dynamo) -> None:
+    """Built without the commit, the pure wheel fails a check that expects it."""
+    dist = await dynamo.wheels()
+    with pytest.raises(WheelError, match=r"lack \+0123abc"):
+        await dynamo.wheel_check(dist, commit_sha=COMMIT)
+
+
+async def test_wheel_above_the_policy_names_its_symbols(dynamo: Dynamo, dag) -> None:
+    """On the Debian stand-in the extension needs glibc 2.34+, so manylinux_2_28 must fail, naming symbols."""
+    strict = dag.host().file(dynamo_overlay_path()).contents()
+    overlay = (await strict).replace('manylinux_policy = "manylinux_2_36"', 'manylinux_policy = "manylinux_2_28"')
+    assert 'manylinux_policy = "manylinux_2_28"' in overlay
+    pinned = Dynamo(source=dynamo.source, overlay=dag.directory().with_new_file("o.toml", overlay).file("o.toml"))
+    with pytest.raises(WheelError, match=r"cannot be manylinux_2_28_x86_64: it imports .*\(GLIBC_2\.(29|3\d)\)"):
+        await pinned.wheel_build()
+
+
+def dynamo_overlay_path() -> str:
+    import os
+
+    return os.environ["DYNAMO_PIPELINE_OVERLAY"]
+
+
+async def test_missing_maturin_project_is_a_clear_error(dynamo: Dynamo) -> None:
+    no_bindings = Dynamo(source=dynamo.source.without_directory("lib/bindings/python"), overlay=dynamo.overlay)
+    with pytest.raises(PipelineInputError, match="lib/bindings/python/pyproject.toml: not found"):
+        await no_bindings.wheels()
+
+
+async def test_bad_commit_sha_is_refused(dynamo: Dynamo) -> None:
+    with pytest.raises(PipelineInputError, match="not 7 to 40 lowercase hex digits"):
+        await dynamo.wheels(commit_sha="HEAD")
