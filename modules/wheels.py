@@ -9,9 +9,9 @@ import re
 from dataclasses import dataclass
 
 _WHEEL_NAME = re.compile(
-    r"^(?P<dist>[^-]+)-(?P<version>[^-]+)(-(?P<build>\d[^-]*))?-(?P<python>[^-]+)-(?P<abi>[^-]+)-(?P<platform>[^-]+)\.whl$"
+    r"(?P<dist>[^-]+)-(?P<version>[^-]+)(-(?P<build>\d[^-]*))?-(?P<python>[^-]+)-(?P<abi>[^-]+)-(?P<platform>[^-]+)\.whl"
 )
-_POLICY = re.compile(r"^manylinux_(\d+)_(\d+)$")
+_POLICY = re.compile(r"manylinux_(\d+)_(\d+)")
 # objdump -T line: "0000000000000000      DF *UND*  0000000000000000 (GLIBC_2.34) __libc_start_main"
 _GLIBC_SYMBOL = re.compile(r"\*UND\*\s+\S+\s+\(?GLIBC_(\d+)\.(\d+)(?:\.\d+)?\)?\s+(\S+)")
 
@@ -34,7 +34,7 @@ class WheelName:
     @classmethod
     def parse(cls, filename: str) -> WheelName:
         """Split a wheel file name; WheelError when it is not one."""
-        match = _WHEEL_NAME.match(filename)
+        match = _WHEEL_NAME.fullmatch(filename)
         if not match:
             raise WheelError(f"{filename}: not a wheel file name (name-version-python-abi-platform.whl)")
         return cls(filename, match["dist"], match["version"], match["python"], match["abi"], match["platform"])
@@ -47,7 +47,7 @@ class WheelName:
 
 def policy_glibc(policy: str) -> tuple[int, int]:
     """(2, 28) for manylinux_2_28."""
-    match = _POLICY.match(policy)
+    match = _POLICY.fullmatch(policy)
     if not match:
         raise WheelError(f"{policy!r} is not a PEP 600 policy name like manylinux_2_28")
     return int(match[1]), int(match[2])

@@ -14,7 +14,8 @@ import tomli
 from .errors import PipelineInputError
 
 BUILTIN_PROFILES = ("dev", "release", "test", "bench")
-_TARGET_TRIPLE = re.compile(r"^[a-z0-9_]+(-[a-z0-9_.]+){2,3}$")
+# arch[-vendor]-os[-env]: wasm32-wasip1 and thumbv8m.main-none-eabi are targets too.
+_TARGET_TRIPLE = re.compile(r"[a-z0-9_.]+(-[a-z0-9_.]+){1,3}")
 
 
 def parse_manifest(text: str, path: str) -> dict:
@@ -40,12 +41,9 @@ class CargoWorkspace:
         members: dict[str, frozenset[str]] = {}
         for member_dir, text in member_texts.items():
             manifest = parse_manifest(text, f"{member_dir}/Cargo.toml")
-            name = manifest.get("package", {}).get("name")
-            if not name:
-                raise PipelineInputError(f"{member_dir}/Cargo.toml: no [package] name")
-            members[name] = frozenset(manifest.get("features", {}))
+            members[_package_name(manifest, f"{member_dir}/Cargo.toml")] = _features(manifest)
         if "package" in root:
-            members[root["package"]["name"]] = frozenset(root.get("features", {}))
+            members[_package_name(root, root_path)] = _features(root)
         return cls(root_path, members, frozenset(BUILTIN_PROFILES) | frozenset(root.get("profile", {})))
 
     @staticmethod
@@ -86,12 +84,33 @@ class CargoWorkspace:
             )
 
 
+def _package_name(manifest: dict, path: str) -> str:
+    name = manifest.get("package", {}).get("name")
+    if not name:
+        raise PipelineInputError(f"{path}: no [package] name")
+    return name
+
+
+def _features(manifest: dict) -> frozenset[str]:
+    """Declared features plus optional dependencies, which are implicit features unless a
+    feature refers to them as "dep:name"."""
+    declared = manifest.get("features", {})
+    explicit_deps = {item[4:] for items in declared.values() for item in items if item.startswith("dep:")}
+    optional = {
+        name
+        for table in ("dependencies", "build-dependencies")
+        for name, spec in manifest.get(table, {}).items()
+        if isinstance(spec, dict) and spec.get("optional") and name not in explicit_deps
+    }
+    return frozenset(declared) | optional
+
+
 def check_target_triple(target: str) -> None:
     """A target triple shape like x86_64-unknown-linux-gnu."""
-    if not _TARGET_TRIPLE.match(target):
+    if not _TARGET_TRIPLE.fullmatch(target):
         raise PipelineInputError(f"target {target!r} is not a target triple such as x86_64-unknown-linux-gnu")
 
 
 def profile_dir(profile: str) -> str:
-    """Cargo's output directory for a profile (dev builds land in debug/)."""
-    return "debug" if profile in ("dev", "test") else profile
+    """Cargo's output directory for a profile: dev and test land in debug/, bench in release/."""
+    return {"dev": "debug", "test": "debug", "bench": "release"}.get(profile, profile)

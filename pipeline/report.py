@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
@@ -113,10 +113,9 @@ class BuildReport:
         return cls(steps)
 
     @classmethod
-    def merge(cls, *reports: BuildReport, prefixes: list[str] | None = None) -> BuildReport:
-        """One report from several, step names prefixed by their stage when `prefixes` is given."""
+    def merge(cls, reports: Mapping[str, BuildReport]) -> BuildReport:
+        """One report from the reports of named stages; step names become "stage/step"."""
         merged = cls()
-        for index, report in enumerate(reports):
-            prefix = f"{prefixes[index]}/" if prefixes else ""
-            merged.steps += [Step(prefix + step.name, step.seconds, step.cache) for step in report.steps]
+        for stage, report in reports.items():
+            merged.steps += [Step(f"{stage}/{step.name}", step.seconds, step.cache) for step in report.steps]
         return merged

@@ -21,6 +21,11 @@ from .report import BuildReport, CacheStats, Step
 SOURCE_DIR = "/src"
 DEFAULT_TARGET = "x86_64-unknown-linux-gnu"
 
+# Arguments shared by the Rust and wheel functions.
+Features = Annotated[list[str] | None, Doc('Cargo features, "package/feature" or a member feature name')]
+SccacheRedisService = Annotated[dagger.Service | None, Doc("Redis service for a shared sccache")]
+SccacheRedisPassword = Annotated[dagger.Secret | None, Doc("Password of that Redis")]
+
 
 @object_type
 class CargoRun:
@@ -109,11 +114,11 @@ class RustStage:
     @function
     async def rust_build(
         self,
-        features: Annotated[list[str] | None, Doc('Cargo features, "package/feature" or a member feature name')] = None,
+        features: Features = None,
         target: Annotated[str, Doc("Target triple to build for")] = DEFAULT_TARGET,
         profile: Annotated[str, Doc("Cargo profile: release, dev, or one defined in Cargo.toml")] = "release",
-        sccache_redis: Annotated[dagger.Service | None, Doc("Redis service for a shared sccache")] = None,
-        sccache_redis_password: Annotated[dagger.Secret | None, Doc("Password of that Redis")] = None,
+        sccache_redis: SccacheRedisService = None,
+        sccache_redis_password: SccacheRedisPassword = None,
     ) -> CargoRun:
         """Build the Rust workspace; artifacts are the top-level binaries and libraries."""
         features = features or []
@@ -132,9 +137,9 @@ class RustStage:
     @function
     async def rust_test(
         self,
-        features: Annotated[list[str] | None, Doc('Cargo features, "package/feature" or a member feature name')] = None,
-        sccache_redis: Annotated[dagger.Service | None, Doc("Redis service for a shared sccache")] = None,
-        sccache_redis_password: Annotated[dagger.Secret | None, Doc("Password of that Redis")] = None,
+        features: Features = None,
+        sccache_redis: SccacheRedisService = None,
+        sccache_redis_password: SccacheRedisPassword = None,
     ) -> CargoRun:
         """Run the workspace's tests (`cargo test --locked --workspace`)."""
         features = features or []
@@ -152,22 +157,21 @@ class RustStage:
             return [".", bindings]
         return ["."]
 
+    async def _in_each_workspace(self, command: list[str]) -> None:
+        builder = await self._builder()
+        for manifest_dir in await self._manifest_dirs():
+            await builder.with_workdir(f"{SOURCE_DIR}/{manifest_dir}").with_exec(command).sync()
+
     @function
     @check
     async def fmt(self) -> None:
         """Check formatting (`cargo fmt --check`) of every Rust workspace."""
-        builder = await self._builder()
-        for manifest_dir in await self._manifest_dirs():
-            await builder.with_workdir(f"{SOURCE_DIR}/{manifest_dir}").with_exec(
-                ["cargo", "fmt", "--all", "--", "--check"]
-            ).sync()
+        await self._in_each_workspace(["cargo", "fmt", "--all", "--", "--check"])
 
     @function
     @check
     async def clippy(self) -> None:
         """Lint every Rust workspace with clippy, warnings denied."""
-        builder = await self._builder()
-        for manifest_dir in await self._manifest_dirs():
-            await builder.with_workdir(f"{SOURCE_DIR}/{manifest_dir}").with_exec(
-                ["cargo", "clippy", "--locked", "--workspace", "--all-targets", "--", "-D", "warnings"]
-            ).sync()
+        await self._in_each_workspace(
+            ["cargo", "clippy", "--locked", "--workspace", "--all-targets", "--", "-D", "warnings"]
+        )

@@ -20,9 +20,10 @@ from modules.wheels import WheelError, check_wheel, symbols_above_policy
 from .cargo import parse_manifest
 from .errors import PipelineInputError
 from .report import BuildReport, CacheStats, Step
-from .rust import SOURCE_DIR
+from .rust import SOURCE_DIR, SccacheRedisPassword, SccacheRedisService
 
 WHEEL_ARCH = "x86_64"
+BuiltCommit = Annotated[str, Doc("Git commit the wheels are built from; stamped into the version")]
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 _LIST_WHEELS = """
 import json, sys, zipfile
@@ -75,9 +76,9 @@ class WheelsStage:
     @function
     async def wheel_build(
         self,
-        commit_sha: Annotated[str, Doc("Git commit the wheels are built from; stamped into the version")] = "",
-        sccache_redis: Annotated[dagger.Service | None, Doc("Redis service for a shared sccache")] = None,
-        sccache_redis_password: Annotated[dagger.Secret | None, Doc("Password of that Redis")] = None,
+        commit_sha: BuiltCommit = "",
+        sccache_redis: SccacheRedisService = None,
+        sccache_redis_password: SccacheRedisPassword = None,
     ) -> WheelBuild:
         """Build ai-dynamo-runtime (maturin, auditwheel repair) and ai-dynamo (uv build) with a report."""
         if commit_sha and not _SHA.match(commit_sha):
@@ -132,9 +133,9 @@ class WheelsStage:
     @function
     async def wheels(
         self,
-        commit_sha: Annotated[str, Doc("Git commit the wheels are built from; stamped into the version")] = "",
-        sccache_redis: Annotated[dagger.Service | None, Doc("Redis service for a shared sccache")] = None,
-        sccache_redis_password: Annotated[dagger.Secret | None, Doc("Password of that Redis")] = None,
+        commit_sha: BuiltCommit = "",
+        sccache_redis: SccacheRedisService = None,
+        sccache_redis_password: SccacheRedisPassword = None,
     ) -> dagger.Directory:
         """The wheels as a directory (`dagger call wheels -o dist`)."""
         return (await self.wheel_build(commit_sha, sccache_redis, sccache_redis_password)).dist

@@ -12,7 +12,10 @@ from ..errors import PipelineInputError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS_MODULE = REPO_ROOT / "tools" / "engine"
 DEFAULT_CACHE = Path("/var/cache/dynamo-pipeline")
-_DAGGER_REQUIRE = re.compile(r"^\s*github\.com/dagger/dagger\s+(v\d+\.\d+\.\d+)\s*$", re.MULTILINE)
+# In a require block or on a one-line `require`, possibly marked // indirect.
+_DAGGER_REQUIRE = re.compile(
+    r"^\s*(?:require\s+)?github\.com/dagger/dagger\s+(v\d+\.\d+\.\d+\S*)\s*(?://.*)?$", re.MULTILINE
+)
 
 
 def pinned_engine_version(go_mod: Path = TOOLS_MODULE / "go.mod") -> str:

@@ -126,38 +126,40 @@ async def test_secret_reaches_neither_image_nor_logs(dag, tmp_path: Path) -> Non
 
 
 async def test_module_types_register_with_the_engine(dag) -> None:
-    """Every function and argument of the module's objects survives registration with the engine."""
+    """Every object, function, argument and field of the module survives registration with the engine."""
     from dagger.mod import default_module
     from dagger.mod._module import FUNCTION_DEF_KEY
 
     from pipeline import Dynamo
+    from pipeline.rust import CargoRun
+    from pipeline.wheels import WheelBuild
 
     # The module runtime's registration step, with DAGGER_MAIN_OBJECT set by tests/conftest.py.
     registered = dag.load_module_from_id(dagger.ModuleID(await default_module()._typedefs()))
-
     objects = {}
     for typedef in await registered.objects():
         obj = typedef.as_object()
-        functions = {}
-        for fn in await obj.functions():
-            functions[await fn.name()] = {await arg.name() for arg in await fn.args()}
-        constructor_args = {await arg.name() for arg in await obj.constructor().args()}
-        objects[await obj.name()] = (functions, constructor_args)
+        functions = {await fn.name(): {await arg.name() for arg in await fn.args()} for fn in await obj.functions()}
+        objects[await obj.name()] = (obj, functions, {await f.name() for f in await obj.fields()})
 
     def camel(name: str) -> str:
         head, *rest = name.split("_")
         return head + "".join(part.title() for part in rest)
 
+    assert set(objects) == {"Dynamo", "CargoRun", "WheelBuild"}
+    main, functions, _ = objects["Dynamo"]
     expected_functions = {
         camel(name): {camel(p) for p in inspect.signature(member).parameters if p != "self"}
-        for name, member in vars(Dynamo).items()
+        for cls in Dynamo.__mro__
+        for name, member in vars(cls).items()
         if callable(member) and hasattr(member, FUNCTION_DEF_KEY)
     }
-    expected_constructor = {camel(name) for name in Dynamo.__dataclass_fields__}
-    functions, constructor_args = objects["Dynamo"]
-    assert {"context", "tags", "dockerfile"} <= set(functions)
+    assert {"context", "tags", "dockerfile", "rustBuild", "wheels", "fmt", "clippy"} <= set(functions)
     assert functions == expected_functions
-    assert constructor_args == expected_constructor
+    constructor_args = {await arg.name() for arg in await main.constructor().args()}
+    assert constructor_args == {camel(name) for name in Dynamo.__dataclass_fields__}
+    for result_type in (CargoRun, WheelBuild):
+        assert objects[result_type.__name__][2] == {camel(name) for name in result_type.__dataclass_fields__}
 
 
 async def test_module_function_runs_on_the_engine(dag) -> None:
