@@ -19,12 +19,17 @@ app = typer.Typer(help="Build, start and inspect the local Dagger engine.", no_a
 REQUIRED_HOST_TOOLS = ("docker", "debootstrap", "go", "rustc", "tar")
 
 
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
 def _check_host() -> None:
     missing = [tool for tool in REQUIRED_HOST_TOOLS if shutil.which(tool) is None]
     if missing:
-        raise typer.BadParameter(f"missing on this machine: {', '.join(missing)} (tools/setup-machine.sh installs them)")
+        raise _fail(f"missing on this machine: {', '.join(missing)} (tools/setup-machine.sh installs them)")
     if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
-        raise typer.BadParameter("the Docker daemon does not answer; start it with `dockerd &` (tools/setup-machine.sh does)")
+        raise _fail("the Docker daemon does not answer; start it with `dockerd &` (tools/setup-machine.sh does)")
 
 
 def _env_lines(layout: EngineLayout) -> list[str]:
@@ -46,11 +51,14 @@ def up() -> None:
     _check_host()
     layout = EngineLayout.from_environment()
     started = time.monotonic()
-    with phase(f"engine {layout.version} up"):
-        binaries = build_binaries(layout)
-        image = build_engine_image(layout, binaries)
-        start_engine(layout, image)
-        publish_stand_ins(layout)
+    try:
+        with phase(f"engine {layout.version} up"):
+            binaries = build_binaries(layout)
+            image = build_engine_image(layout, binaries)
+            start_engine(layout, image)
+            publish_stand_ins(layout)
+    except RuntimeError as error:  # a failed build or start step: its message names the command
+        raise _fail(str(error)) from None
     print(f"[engine] ready after {time.monotonic() - started:.1f}s; client environment:", flush=True)
     print("\n".join(_env_lines(layout)))
 

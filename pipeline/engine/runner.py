@@ -62,10 +62,13 @@ def security_flags(image: str) -> tuple[str, ...]:
 
 def engine_answers(layout: EngineLayout) -> str | None:
     """The client's `dagger version` line when the engine answers, else None."""
-    result = subprocess.run(
-        [str(layout.cli), "version"], env={**os.environ, **layout.client_env()},
-        capture_output=True, text=True, timeout=120,
-    )
+    try:
+        result = subprocess.run(
+            [str(layout.cli), "version"], env={**os.environ, **layout.client_env()},
+            capture_output=True, text=True, timeout=60,
+        )
+    except subprocess.TimeoutExpired:
+        return None
     return result.stdout.strip() if result.returncode == 0 else None
 
 
