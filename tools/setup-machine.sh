@@ -26,15 +26,27 @@ install_packages() {
     fi
 }
 
-start_docker() {
-    docker info >/dev/null 2>&1 && return
-    nohup dockerd >/var/log/dockerd.log 2>&1 &
-    for _ in $(seq 60); do
+docker_answers_within() {  # docker_answers_within SECONDS
+    for _ in $(seq "$1"); do
         docker info >/dev/null 2>&1 && return
         sleep 1
     done
-    echo "dockerd did not start; see /var/log/dockerd.log" >&2
-    tail -20 /var/log/dockerd.log >&2
+    return 1
+}
+
+start_docker() {
+    docker info >/dev/null 2>&1 && return
+    # A daemon still starting or shutting down (e.g. killed with the previous session) holds the
+    # socket and pid file: let it finish either way before starting one.
+    if pgrep -x dockerd >/dev/null; then
+        docker_answers_within 30 && return
+        pkill -x dockerd || true
+        for _ in $(seq 30); do pgrep -x dockerd >/dev/null || break; sleep 1; done
+    fi
+    nohup dockerd >/var/log/dockerd.log 2>&1 &
+    docker_answers_within 60 && return
+    echo "dockerd did not start; the end of /var/log/dockerd.log:" >&2
+    tail -c 3000 /var/log/dockerd.log | tr -d '\000' >&2
     return 1
 }
 
