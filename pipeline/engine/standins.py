@@ -9,6 +9,7 @@ generated overlay that the tests and `dagger call` users pass on.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..context import REQUIRED_IMAGES, Context, load_context, normalise_ref
-from .image import copy_host_ca_certificates, debian_rootfs_image, docker_build, run
+from .image import copy_host_ca_certificates, debian_rootfs_image, docker_build, image_exists, run
 from .layout import REPO_ROOT, EngineLayout
 from .phases import phase
 
@@ -138,8 +139,13 @@ def _dockerfile(recipe: StandIn, parent_image: str, copies: list[tuple[str, str]
 
 
 def build_stand_in(recipe: StandIn, parent_image: str) -> str:
-    """Build one stand-in image (cached by Docker's layer cache); returns its local tag."""
-    ref = f"dynamo-pipeline/stand-in-{recipe.name}:latest"
+    """Build one stand-in image unless one from the same inputs exists; returns its local tag."""
+    parent_id = run(["docker", "image", "inspect", "-f", "{{.Id}}", parent_image]).strip()
+    # Host directories are identified by the versions of the tools in them.
+    inputs = f"{parent_id} {recipe!r} {sorted(host_tool_versions().items())}"
+    ref = f"dynamo-pipeline/stand-in-{recipe.name}:{hashlib.sha256(inputs.encode()).hexdigest()[:12]}"
+    if image_exists(ref):
+        return ref
     with tempfile.TemporaryDirectory(dir="/var/tmp") as context_dir:
         context = Path(context_dir)
         copy_host_ca_certificates(context / "ca-certificates")
