@@ -86,7 +86,9 @@ class RustToolchain:
 
     def with_sccache(self, ctr: dagger.Container, remote: SccacheRedis | None = None) -> dagger.Container:
         """sccache as RUSTC_WRAPPER: a local cache volume, or a Redis backend with a Secret password."""
-        ctr = ctr.with_env_variable("RUSTC_WRAPPER", "sccache").with_new_file(
+        # sccache cannot cache incremental compilations, which cargo's dev profile turns on.
+        ctr = ctr.with_env_variable("RUSTC_WRAPPER", "sccache").with_env_variable("CARGO_INCREMENTAL", "0")
+        ctr = ctr.with_new_file(
             "/usr/local/bin/with-sccache-stats", _WITH_SCCACHE_STATS, permissions=0o755
         )
         if remote is None:

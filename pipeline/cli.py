@@ -6,6 +6,9 @@ Bad input (PipelineInputError) prints one line on stderr and exits 2, without a 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -147,6 +150,54 @@ def render_command(
     output.mkdir(parents=True, exist_ok=True)
     (output / name).write_text(text)
     typer.echo(output / name)
+
+
+@app.command("build-all")
+def build_all(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Directory to write rust/, wheels/, build-report.json")],
+    source: Annotated[Path, typer.Option("--source", help="Dynamo checkout")] = Path("examples/mini-dynamo"),
+    overlay: OverlayOption = None,
+    commit_sha: Annotated[str, typer.Option("--commit-sha", help="default: the checkout's git HEAD")] = "",
+) -> None:
+    """Run the module's build-all in client mode (the local engine when it is up) and export it.
+
+    The same function as `dagger call build-all -o DIR`, for machines without the Dagger CLI.
+    """
+    import asyncio
+
+    from .engine.layout import EngineLayout
+
+    if not (source / "Cargo.toml").is_file():
+        raise _fail(PipelineInputError(f"{source}/Cargo.toml: not found; --source must be a Dynamo checkout"))
+    local_engine = EngineLayout.from_environment().client_env_if_up() or {}
+    if "_EXPERIMENTAL_DAGGER_RUNNER_HOST" not in os.environ:
+        os.environ.update(local_engine)
+    overlay = overlay or (Path(os.environ["DYNAMO_PIPELINE_OVERLAY"]) if "DYNAMO_PIPELINE_OVERLAY" in os.environ else None)
+    commit_sha = commit_sha or _git_head(source)
+    try:
+        exported = asyncio.run(_export_build_all(source.resolve(), overlay, commit_sha, output.resolve()))
+    except PipelineInputError as err:
+        raise _fail(err) from None
+    typer.echo(f"build-all ({commit_sha or 'no commit'}) -> {exported}")
+
+
+def _git_head(directory: Path) -> str:
+    result = subprocess.run(["git", "-C", str(directory), "rev-parse", "HEAD"], capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+async def _export_build_all(source: Path, overlay: Path | None, commit_sha: str, output: Path) -> str:
+    import dagger
+    from dagger import dag
+
+    from .main import SOURCE_IGNORE, Dynamo
+
+    async with dagger.connection(dagger.Config(log_output=sys.stderr)):
+        dynamo = Dynamo(
+            source=dag.host().directory(str(source), exclude=SOURCE_IGNORE),
+            overlay=dag.host().file(str(overlay)) if overlay else None,
+        )
+        return await (await dynamo.build_all(commit_sha)).export(str(output))
 
 
 from .engine.cli import app as engine_app  # noqa: E402  (the engine sub-app registers last)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import dagger
 from dagger import DefaultPath, Doc, Ignore, dag, function, object_type
 
+from .build_all import BuildAllStage
 from .rust import RustStage
 from .wheels import WheelsStage
 
@@ -47,7 +48,7 @@ SOURCE_IGNORE = [
 
 
 @object_type
-class Dynamo(RustStage, WheelsStage):
+class Dynamo(BuildAllStage, RustStage, WheelsStage):
     """Build NVIDIA Dynamo: Rust, wheels, images and tags from one context.toml."""
 
     source: Annotated[

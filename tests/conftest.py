@@ -28,15 +28,7 @@ def _engine_environment() -> dict[str, str] | None:
     """The client environment: from the shell (`engine env`), else the local engine if it is up."""
     if os.environ.get("_EXPERIMENTAL_DAGGER_RUNNER_HOST"):
         return {}
-    layout = EngineLayout.from_environment()
-    socket = Path(layout.runner_host.removeprefix("unix://"))
-    if layout.cli.exists() and socket.exists():
-        env = layout.client_env()
-        overlay = layout.cache / "offline-overlay.toml"
-        if overlay.exists():
-            env["DYNAMO_PIPELINE_OVERLAY"] = str(overlay)
-        return env
-    return None
+    return EngineLayout.from_environment().client_env_if_up()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -33,11 +33,7 @@ def _check_host() -> None:
 
 
 def _env_lines(layout: EngineLayout) -> list[str]:
-    env = layout.client_env()
-    overlay = layout.cache / "offline-overlay.toml"
-    if overlay.exists():
-        env["DYNAMO_PIPELINE_OVERLAY"] = str(overlay)
-    return [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
+    return [f"export {name}={shlex.quote(value)}" for name, value in layout.client_env().items()]
 
 
 @app.command()

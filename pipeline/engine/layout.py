@@ -95,12 +95,25 @@ class EngineLayout:
 
     registry_port: int = 5000
 
+    @property
+    def overlay(self) -> Path:
+        """The overlay `engine up` writes: image references to the stand-ins, their tool versions."""
+        return self.cache / "offline-overlay.toml"
+
     def client_env(self) -> dict[str, str]:
-        """The environment a Dagger client needs to use this engine."""
-        return {
+        """The environment a Dagger client needs to use this engine (and the overlay, once written)."""
+        env = {
             "_EXPERIMENTAL_DAGGER_CLI_BIN": str(self.cli),
             "_EXPERIMENTAL_DAGGER_RUNNER_HOST": self.runner_host,
             "DAGGER_NO_UPDATE_CHECK": "1",
             "DAGGER_NO_NAG": "1",
             "DO_NOT_TRACK": "1",
         }
+        if self.overlay.exists():
+            env["DYNAMO_PIPELINE_OVERLAY"] = str(self.overlay)
+        return env
+
+    def client_env_if_up(self) -> dict[str, str] | None:
+        """client_env() when this engine's client and socket are there, else None."""
+        socket = Path(self.runner_host.removeprefix("unix://"))
+        return self.client_env() if self.cli.exists() and socket.exists() else None

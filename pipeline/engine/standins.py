@@ -217,7 +217,7 @@ def publish_stand_ins(layout: EngineLayout) -> Path:
 
 def write_overlay(layout: EngineLayout) -> Path:
     """The offline overlay plus the tool versions the stand-ins really carry."""
-    overlay = layout.cache / "offline-overlay.toml"
+    overlay = layout.overlay
     tools = "\n".join(f'{name} = "{version}"' for name, version in host_tool_versions().items())
     overlay.write_text(
         OFFLINE_OVERLAY.read_text()

@@ -101,3 +101,12 @@ def test_engine_sub_app_is_registered():
     assert result.exit_code == 0
     for command in ("context", "versions", "tags", "render", "engine"):
         assert command in result.stdout
+
+
+
+def test_build_all_refuses_a_directory_without_cargo_toml(tmp_path):
+    """Bad --source fails before any engine connection is made."""
+    result = runner.invoke(app, ["build-all", "--source", str(tmp_path), "-o", str(tmp_path / "dist")])
+    assert result.exit_code == 2
+    assert f"{tmp_path}/Cargo.toml: not found" in result.stderr
+    assert not (tmp_path / "dist").exists()

@@ -1,0 +1,42 @@
+"""build-all on the real engine: the Dagger function and the client-mode command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from pipeline import Dynamo
+from tests.conftest import EXAMPLE_WORKSPACE, REPO_ROOT
+
+COMMIT = "89abcdef0123456"
+
+
+async def test_build_all_outputs_artifacts_wheels_and_a_merged_report(dynamo: Dynamo) -> None:
+    """rust/, wheels/ and one report whose steps come from every stage."""
+    out = await dynamo.build_all(commit_sha=COMMIT)
+    assert sorted(await out.entries()) == ["build-report.json", "rust/", "wheels/"]
+    assert {"dynamo-run", "libdynamo_llm_capi.a"} <= set(await out.entries(path="rust"))
+    assert len(await out.glob("wheels/*.whl")) == 2
+    report = json.loads(await out.file("build-report.json").contents())
+    names = [step["name"] for step in report["steps"]]
+    for expected in ("rust-build/cargo build", "rust-test/cargo test", "wheels/maturin build",
+                     "wheels/auditwheel repair", "wheels/uv build --wheel", "checks/wheel check"):
+        assert expected in names
+    stage_misses = sum(step["sccache"]["misses"] for step in report["steps"] if "sccache" in step)
+    assert report["sccache"]["misses"] == stage_misses
+
+
+def test_build_all_command_exports_the_same_layout(engine_env: dict[str, str], tmp_path: Path) -> None:
+    """`python -m pipeline build-all -o DIR` (the README's build command) writes the outputs."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "build-all", "--source", str(EXAMPLE_WORKSPACE),
+         "--commit-sha", COMMIT, "-o", str(tmp_path / "dist")],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = sorted(str(p.relative_to(tmp_path / "dist")) for p in (tmp_path / "dist").rglob("*") if p.is_file())
+    assert "build-report.json" in written and "rust/dynamo-run" in written
+    assert sum(name.startswith("wheels/") and name.endswith(".whl") for name in written) == 2
+
