@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .layout import TOOLS_MODULE, EngineLayout
+from .layout import REPO_ROOT, TOOLS_MODULE, EngineLayout
 from .patches import ENGINE_SOURCE_EDITS
 from .phases import phase
 
@@ -154,3 +154,59 @@ def build_binaries(layout: EngineLayout) -> Path:
             _build_one(binary, module, layout)
     stamp.write_text(digest)
     return layout.bin
+
+
+@dataclass(frozen=True)
+class PinnedGoTool:
+    """A command built from its own tools module (go.mod + go.sum under tools/<name>/)."""
+
+    name: str
+    module: str
+    package: str
+    version_variable: str
+    env: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def module_dir(self) -> Path:
+        """The tools module that pins it."""
+        return REPO_ROOT / "tools" / self.name
+
+    def pinned_version(self) -> str:
+        """The version tools/<name>/go.mod requires, e.g. v0.69.3."""
+        return _run(["go", "list", "-m", "-f", "{{.Version}}", self.module], self.module_dir).strip()
+
+
+# Trivy's own release build sets GOEXPERIMENT=jsonv2 (it imports encoding/json/v2).
+TRIVY = PinnedGoTool(
+    "trivy",
+    "github.com/aquasecurity/trivy",
+    "github.com/aquasecurity/trivy/cmd/trivy",
+    "github.com/aquasecurity/trivy/pkg/version/app.ver",
+    env=(("GOEXPERIMENT", "jsonv2"),),
+)
+
+
+def build_pinned_tool(tool: PinnedGoTool, layout: EngineLayout, expected_version: str) -> Path:
+    """Build `tool` once per pin; returns the directory holding only its binary."""
+    version = tool.pinned_version()
+    if version.removeprefix("v") != expected_version.removeprefix("v"):
+        raise RuntimeError(
+            f"{tool.module_dir}/go.mod pins {tool.module} {version}, container/context.toml says {expected_version}"
+        )
+    out_dir = layout.cache / "tools" / tool.name / version / "bin"
+    stamp = out_dir.parent / ".inputs"
+    digest = hashlib.sha256(
+        (tool.module_dir / "go.mod").read_bytes() + (tool.module_dir / "go.sum").read_bytes() + repr(tool).encode()
+    ).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ldflags = f"-s -w -X {tool.version_variable}={version.removeprefix('v')}"
+    with phase(f"go build {tool.name} {version}"):
+        _run(
+            ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(out_dir / tool.name), tool.package],
+            tool.module_dir,
+            {**_go_env(), "CGO_ENABLED": "0", **dict(tool.env)},
+        )
+    stamp.write_text(digest)
+    return out_dir

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..context import REQUIRED_IMAGES, Context, load_context, normalise_ref
+from .build import TRIVY, build_pinned_tool
 from .image import copy_host_ca_certificates, debian_rootfs_image, docker_build, image_exists, run
 from .layout import REPO_ROOT, EngineLayout
 from .phases import phase
@@ -61,11 +62,12 @@ class StandIn:
     host_dirs: tuple[tuple[Path, str], ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     cmd: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] = ()
     uv_version: str = ""
 
 
-def recipes(ctx: Context) -> tuple[StandIn, ...]:
-    """The stand-ins, parents first."""
+def recipes(ctx: Context, trivy_dir: Path) -> tuple[StandIn, ...]:
+    """The stand-ins, parents first; `trivy_dir` holds the Trivy binary built from tools/trivy."""
     toolchain = host_rust_toolchain()
     return (
         StandIn("python", None, ("python3", "python3-venv", "python3-pip", "python-is-python3")),
@@ -83,6 +85,7 @@ def recipes(ctx: Context) -> tuple[StandIn, ...]:
         ),
         StandIn("redis", "python", ("redis-server",), cmd=("redis-server", "--protected-mode", "no")),
         StandIn("uv", "python", uv_version=ctx.tools["uv"]),
+        StandIn("trivy", None, host_dirs=((trivy_dir, "/usr/local/bin/"),), entrypoint=("trivy",)),
     )
 
 
@@ -95,11 +98,10 @@ STAND_IN_FOR: dict[str, str] = {
     "ubuntu": "python", "operator_runtime": "python", "epp_default": "python",
     "cuda_runtime_12_9": "python", "cuda_runtime_13_0": "python", "trtllm_runtime": "python",
     "sglang_runtime_12_9": "python", "sglang_runtime_13_0": "python",
-    "redis": "redis", "uv": "uv",
+    "redis": "redis", "uv": "uv", "trivy": "trivy",
 }
 NO_STAND_IN = {
     "manylinux_aarch64": "an arm64 image; this machine builds amd64 only",
-    "trivy": "needs a Trivy binary, built with the Trivy stage",
 }
 
 
@@ -132,6 +134,8 @@ def _dockerfile(recipe: StandIn, parent_image: str, copies: list[tuple[str, str]
         lines.append("RUN rm -f /usr/lib/python3.*/EXTERNALLY-MANAGED")
     lines += [f"COPY {source} {target}" for source, target in copies]
     lines += [f"ENV {key}={value}" for key, value in recipe.env.items()]
+    if recipe.entrypoint:
+        lines.append(f"ENTRYPOINT {json.dumps(list(recipe.entrypoint))}")
     if recipe.cmd:
         lines.append(f"CMD {json.dumps(list(recipe.cmd))}")
     lines.append(f'LABEL org.dynamo-pipeline.stand-in="{recipe.name}"')
@@ -194,8 +198,9 @@ def publish_stand_ins(layout: EngineLayout) -> Path:
     if unmapped:
         raise RuntimeError(f"context images without a stand-in decision: {', '.join(sorted(unmapped))}")
     base = debian_rootfs_image("base", ("ca-certificates",))
+    trivy_dir = build_pinned_tool(TRIVY, layout, ctx.tools["trivy"])
     built: dict[str, str] = {}
-    for recipe in recipes(ctx):
+    for recipe in recipes(ctx, trivy_dir):
         parent = base if recipe.parent is None else built[recipe.parent]
         built[recipe.name] = build_stand_in(recipe, parent)
     registry = f"localhost:{layout.registry_port}"

@@ -38,6 +38,14 @@ async def test_overlay_reference_resolves_to_a_stand_in(dag, offline_context: Co
     assert cargo.startswith(f"cargo {offline_context.tools['rust']}")
 
 
+async def test_trivy_stand_in_runs_the_pinned_trivy(dag, offline_context: Context) -> None:
+    """The Trivy stand-in carries Trivy built from tools/trivy at the context's version."""
+    version = await (
+        dag.container().from_(offline_context.image("trivy").pinned).with_exec(["--version"], use_entrypoint=True).stdout()
+    )
+    assert f"Version: {offline_context.tools['trivy']}" in version
+
+
 async def test_container_fetches_an_index_page_over_tls(dag) -> None:
     """CNI NAT, DNS and the injected host CA: pip reads the package index over TLS."""
     listing = await (

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from pipeline.context import REQUIRED_IMAGES, load_context
-from pipeline.engine.layout import DEFAULT_CACHE, TOOLS_MODULE, EngineLayout, pinned_engine_version
+from pipeline.engine.layout import DEFAULT_CACHE, REPO_ROOT, TOOLS_MODULE, EngineLayout, pinned_engine_version
 from pipeline.engine.patches import ENGINE_SOURCE_EDITS, SourceEdit
 from pipeline.engine import standins
 from pipeline.engine.standins import NO_STAND_IN, STAND_IN_FOR, mirror_names
@@ -210,8 +211,16 @@ def test_stand_in_keys_are_context_images() -> None:
 def test_stand_ins_are_known_recipes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Every stand-in named is a recipe, and recipes list their parents first."""
     monkeypatch.setattr(standins, "host_rust_toolchain", lambda: tmp_path)  # no rustc subprocess
-    made = standins.recipes(load_context())
+    made = standins.recipes(load_context(), tmp_path)
     names = [recipe.name for recipe in made]
     assert set(STAND_IN_FOR.values()) <= set(names)
     for index, recipe in enumerate(made):
         assert recipe.parent is None or recipe.parent in names[:index]
+
+
+def test_trivy_tools_module_pins_the_context_version() -> None:
+    """tools/trivy/go.mod and [tools] trivy in the context name one Trivy version."""
+    go_mod = (REPO_ROOT / "tools" / "trivy" / "go.mod").read_text()
+    pinned = re.search(r"^\s*(?:require\s+)?github\.com/aquasecurity/trivy\s+v(\S+)", go_mod, re.MULTILINE)
+    assert pinned is not None
+    assert pinned.group(1) == load_context().tools["trivy"]
