@@ -34,8 +34,8 @@ REQUIRED_IMAGES = (
 )  # fmt: skip
 WORKSPACE_KEYS = ("python_bindings", "c_bindings", "operator", "epp")
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_CUDA_VERSION = re.compile(r"^\d+\.\d+$")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_CUDA_VERSION = re.compile(r"\d+\.\d+")
 
 
 @dataclass(frozen=True)
@@ -336,7 +336,7 @@ def _image(entry: Any, source: str, key: str, *, allow_inline_digest: bool) -> I
         if not allow_inline_digest:
             raise PipelineInputError(f"{_where(source, section)}: put the digest in 'digest', not in 'ref' ({ref})")
         ref, digest = ref.split("@", 1)
-    if digest and not _DIGEST.match(digest):
+    if digest and not _DIGEST.fullmatch(digest):
         raise PipelineInputError(f"{_where(source, section)}: digest {digest!r} is not 'sha256:' + 64 hex digits")
     ref = normalise_ref(ref)
     if ":" not in ref.rsplit("/", 1)[-1]:
@@ -359,7 +359,7 @@ def _framework(name: str, entry: Any, images: Mapping[str, ImageRef], source: st
     )
     devices = _string_list(entry, "devices", source, section, DEVICES)
     cuda_versions = tuple(entry["cuda_versions"])
-    if not cuda_versions or not all(isinstance(cuda, str) and _CUDA_VERSION.match(cuda) for cuda in cuda_versions):
+    if not cuda_versions or not all(isinstance(cuda, str) and _CUDA_VERSION.fullmatch(cuda) for cuda in cuda_versions):
         raise PipelineInputError(f"{_where(source, section)}: cuda_versions must be strings like \"12.9\"")
     device_keys = [f"cuda{cuda}" for cuda in cuda_versions if "cuda" in devices] + [d for d in devices if d != "cuda"]
     tables = {}

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from .context import Context, load_context
 from .errors import PipelineInputError
 
-_SHA = re.compile(r"^[0-9a-f]{7,40}$")
-_VERSION = re.compile(r"^\d+\.\d+\.\d+(?:[.-][0-9A-Za-z]+)*$")
+_SHA = re.compile(r"[0-9a-f]{7,40}")
+_VERSION = re.compile(r"\d+\.\d+\.\d+(?:[.-][0-9A-Za-z]+)*")
 
 
 def image_tags(
@@ -32,7 +32,7 @@ def image_tags(
     Main aliases (`main-<fw>[-efa]-cuda<maj>`, `main-<fw>-<sha>-cuda<maj>`) carry no target, so only
     runtime images get them; otherwise dev and runtime would overwrite each other.
     """
-    _check_sha(sha)
+    check_sha(sha)
     fw = (ctx or load_context()).framework(framework)
     if target not in fw.targets:
         raise PipelineInputError(f"target {target!r} not allowed for {framework}; allowed: {', '.join(fw.targets)}")
@@ -55,7 +55,7 @@ def image_tags(
 
 def frontend_tags(sha: str, branch: str | None = None) -> list[str]:
     """Tags for the frontend image: `<sha>-frontend`, plus `main-frontend[-<sha>]` on main."""
-    _check_sha(sha)
+    check_sha(sha)
     tags = [f"{sha}-frontend"]
     if branch == "main":
         tags += ["main-frontend", f"main-frontend-{sha}"]
@@ -64,7 +64,7 @@ def frontend_tags(sha: str, branch: str | None = None) -> list[str]:
 
 def operator_tags(sha: str) -> list[str]:
     """Tags for the Kubernetes operator image."""
-    _check_sha(sha)
+    check_sha(sha)
     return [f"{sha}-operator"]
 
 
@@ -88,13 +88,14 @@ def next_rc(version: str, existing_tags: Iterable[str]) -> int:
     return max(numbers, default=0) + 1
 
 
-def _check_sha(sha: str) -> None:
-    if not _SHA.match(sha):
+def check_sha(sha: str) -> None:
+    """A git commit SHA: 7 to 40 lowercase hex digits (full match, no trailing newline)."""
+    if not _SHA.fullmatch(sha):
         raise PipelineInputError(f"sha {sha!r} must be 7 to 40 lowercase hex digits")
 
 
 def _check_release(version: str, n: int) -> None:
-    if not _VERSION.match(version):
+    if not _VERSION.fullmatch(version):
         raise PipelineInputError(f"version {version!r} must look like X.Y.Z (optionally with a suffix)")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise PipelineInputError(f"rc number {n!r} must be a positive integer")

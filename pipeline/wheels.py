@@ -21,10 +21,10 @@ from .cargo import parse_manifest
 from .errors import PipelineInputError
 from .report import BuildReport, CacheStats, Step
 from .rust import SOURCE_DIR, SccacheRedisPassword, SccacheRedisService
+from .tags import check_sha
 
 WHEEL_ARCH = "x86_64"
 BuiltCommit = Annotated[str, Doc("Git commit the wheels are built from; stamped into the version")]
-_SHA = re.compile(r"^[0-9a-f]{7,40}$")
 _LIST_WHEELS = """
 import json, sys, zipfile
 members = {}
@@ -81,8 +81,8 @@ class WheelsStage:
         sccache_redis_password: SccacheRedisPassword = None,
     ) -> WheelBuild:
         """Build ai-dynamo-runtime (maturin, auditwheel repair) and ai-dynamo (uv build) with a report."""
-        if commit_sha and not _SHA.match(commit_sha):
-            raise PipelineInputError(f"commit_sha {commit_sha!r} is not 7 to 40 lowercase hex digits")
+        if commit_sha:
+            check_sha(commit_sha)
         bindings, _, _ = await self._wheel_projects()
         policy = f"{(await self._context()).tools['manylinux_policy']}_{WHEEL_ARCH}"
         builder = await self._builder(sccache_redis, sccache_redis_password)

@@ -63,5 +63,5 @@ async def test_missing_maturin_project_is_a_clear_error(dynamo: Dynamo) -> None:
 
 
 async def test_bad_commit_sha_is_refused(dynamo: Dynamo) -> None:
-    with pytest.raises(PipelineInputError, match="not 7 to 40 lowercase hex digits"):
+    with pytest.raises(PipelineInputError, match="must be 7 to 40 lowercase hex digits"):
         await dynamo.wheels(commit_sha="HEAD")
