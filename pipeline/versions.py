@@ -22,13 +22,16 @@ CARGO_WORKSPACE_FILE = "Cargo.toml"
 ROOT_PYPROJECT_FILE = "pyproject.toml"
 # Same-line `key: value` with optional quotes and trailing comment; enough for Chart.yaml's top-level keys.
 _CHART_LINE = re.compile(r"""^(version|appVersion):\s*(["']?)([^"'#\s]+)\2\s*(?:#.*)?$""")
-# `name==X` in a PEP 508 requirement, with optional extras and spaces.
+# Build outputs and environments, never sources of a pin.
 _SKIPPED_DIRECTORIES = {"target", ".git", "node_modules", ".venv", "venv", "dist", "build", "__pycache__"}
+# `name==X` in a PEP 508 requirement, with optional extras and spaces.
 _EXACT_PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*==\s*([^\s;,]+)\s*(?:;.*)?$")
 
 
 @dataclass(frozen=True)
 class VersionPin:
+    """One place a version is written: which file, which key, what value."""
+
     file: str  # path relative to the workspace root, e.g. "lib/bindings/python/pyproject.toml"
     key: str  # e.g. "workspace.package.version", "project.dependencies[ai-dynamo-runtime]", "appVersion"
     version: str
