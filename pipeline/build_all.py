@@ -30,6 +30,8 @@ class BuildAllStage:
         `dagger call build-all -o dist`. The Rust build, the Rust tests and the wheels run in
         parallel; the wheel check follows the wheels.
         """
+        # A skewed checkout would ship wheels and charts that do not fit: refuse it before building.
+        await self._workspace_version()
         cache = {"sccache_redis": sccache_redis, "sccache_redis_password": sccache_redis_password}
         rust, tests, wheels = await asyncio.gather(
             self.rust_build(**cache), self.rust_test(**cache), self.wheel_build(commit_sha, **cache)

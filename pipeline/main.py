@@ -6,12 +6,14 @@ rendering are imported inside the functions that need them.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import dagger
-from dagger import DefaultPath, Doc, Ignore, dag, function, object_type
+from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
 
 from .build_all import BuildAllStage
 from .rust import RustStage
@@ -71,6 +73,29 @@ class Dynamo(BuildAllStage, RustStage, WheelsStage):
         if self.overlay is not None:
             ctx = apply_overlay(ctx, await self.overlay.contents(), source=await self.overlay.name())
         return ctx
+
+    async def _workspace_version(self) -> str:
+        """The checkout's one version, read from a local copy of its pin files (no container runs)."""
+        from .versions import VERSION_FILE_NAMES, workspace_version
+
+        paths = [path for name in VERSION_FILE_NAMES for path in await self.source.glob(f"**/{name}")]
+        texts = await asyncio.gather(*(self.source.file(path).contents() for path in paths))
+        with tempfile.TemporaryDirectory() as local:
+            for path, text in zip(paths, texts, strict=True):
+                (Path(local) / path).parent.mkdir(parents=True, exist_ok=True)
+                (Path(local) / path).write_text(text)
+            return workspace_version(Path(local), label="the source directory")
+
+    @function
+    async def version(self) -> str:
+        """The checkout's version, after checking that every pin agrees (Cargo, pyprojects, charts)."""
+        return await self._workspace_version()
+
+    @function
+    @check
+    async def versions_agree(self) -> None:
+        """Fail when any version pin in the checkout disagrees with the Cargo workspace version."""
+        await self._workspace_version()
 
     @function
     async def context(self) -> str:

@@ -17,6 +17,8 @@ import tomli
 from pipeline.errors import PipelineInputError
 
 RUNTIME_DISTRIBUTION = "ai-dynamo-runtime"
+# The files that carry pins (read_versions looks at nothing else).
+VERSION_FILE_NAMES = ("Cargo.toml", "pyproject.toml", "Chart.yaml")
 WORKSPACE_VERSION_KEY = "workspace.package.version"
 CARGO_WORKSPACE_FILE = "Cargo.toml"
 ROOT_PYPROJECT_FILE = "pyproject.toml"
@@ -63,15 +65,18 @@ def skew(pins: list[VersionPin]) -> list[VersionPin]:
     return [pin for pin in pins if pin.version != reference.version]
 
 
-def workspace_version(root: Path) -> str:
-    """The one project version; PipelineInputError listing every skewed pin if they disagree."""
+def workspace_version(root: Path, *, label: str | None = None) -> str:
+    """The one project version; PipelineInputError listing every skewed pin if they disagree.
+
+    `label` names the workspace in the message when `root` is only a local copy of it.
+    """
     pins = read_versions(root)
     reference = _workspace_pin(pins)
     skewed = skew(pins)
     if skewed:
         listing = "\n".join(f"  {pin}" for pin in skewed)
         raise PipelineInputError(
-            f"version skew in {root}: {reference} but {len(skewed)} pin(s) differ:\n{listing}"
+            f"version skew in {label or root}: {reference} but {len(skewed)} pin(s) differ:\n{listing}"
         )
     return reference.version
 

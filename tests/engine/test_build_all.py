@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pipeline import Dynamo
+from pipeline.errors import PipelineInputError
 from tests.conftest import EXAMPLE_WORKSPACE, REPO_ROOT
 
 COMMIT = "89abcdef0123456"
@@ -40,3 +43,16 @@ def test_build_all_command_exports_the_same_layout(engine_env: dict[str, str], t
     assert "build-report.json" in written and "rust/dynamo-run" in written
     assert sum(name.startswith("wheels/") and name.endswith(".whl") for name in written) == 2
 
+
+
+async def test_build_all_refuses_version_skew_before_building(dynamo: Dynamo) -> None:
+    """One pin bumped: build-all names it and stops before any container runs."""
+    path = "lib/bindings/python/pyproject.toml"
+    text = await dynamo.source.file(path).contents()
+    skewed = Dynamo(source=dynamo.source.with_new_file(path, text.replace('version = "1.1.0"', 'version = "1.2.0"', 1)),
+                    overlay=dynamo.overlay)
+    assert await dynamo.version() == "1.1.0"
+    with pytest.raises(PipelineInputError, match=r"lib/bindings/python/pyproject\.toml:project\.version = 1\.2\.0"):
+        await skewed.build_all()
+    with pytest.raises(PipelineInputError, match="version skew in the source directory"):
+        await skewed.versions_agree()
