@@ -6,24 +6,39 @@ import hashlib
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import tomli
 
 from .layout import REPO_ROOT, EngineLayout
 from .phases import phase
 
 ENGINE_FILES = REPO_ROOT / "container" / "engine"
 HOST_EXTRA_CA_DIR = Path("/usr/local/share/ca-certificates")
-DEBIAN_SUITE = "bookworm"
-DEBIAN_MIRROR = os.environ.get("DYNAMO_PIPELINE_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 
-# What the engine runs besides its own binaries (dynamo-build's offline-engine notes, §2.2).
-ENGINE_PACKAGES: tuple[str, ...] = (
-    "ca-certificates", "openssl", "iptables", "nftables", "dnsmasq-base", "git",
-    "openssh-client", "tini", "fuse-overlayfs", "pigz", "xz-utils", "e2fsprogs", "ripgrep",
-    "libseccomp2", "docker-registry",
-)
+
+@dataclass(frozen=True)
+class RootfsSettings:
+    """container/engine/rootfs.toml: the Debian suite and mirror, its Python, the engine's packages."""
+
+    suite: str
+    mirror: str
+    python: str
+    engine_packages: tuple[str, ...]
+
+    @classmethod
+    def load(cls, path: Path = ENGINE_FILES / "rootfs.toml") -> RootfsSettings:
+        """Read the settings; the mirror can be overridden from the environment."""
+        data = tomli.loads(path.read_text())
+        debian = data["debian"]
+        return cls(
+            suite=debian["suite"],
+            mirror=os.environ.get("DYNAMO_PIPELINE_DEBIAN_MIRROR", debian["mirror"]),
+            python=debian["python"],
+            engine_packages=tuple(data["engine"]["packages"]),
+        )
 
 
 def run(args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
@@ -41,7 +56,8 @@ def image_exists(ref: str) -> bool:
 
 def debian_rootfs_image(name: str, packages: tuple[str, ...]) -> str:
     """A minbase Debian image with `packages`, made by debootstrap once per package list."""
-    digest = hashlib.sha256(f"{DEBIAN_SUITE} {DEBIAN_MIRROR} {sorted(packages)}".encode()).hexdigest()
+    debian = RootfsSettings.load()
+    digest = hashlib.sha256(f"{debian.suite} {debian.mirror} {sorted(packages)}".encode()).hexdigest()
     ref = f"dynamo-pipeline/rootfs-{name}:{digest[:12]}"
     if image_exists(ref):
         return ref
@@ -49,7 +65,7 @@ def debian_rootfs_image(name: str, packages: tuple[str, ...]) -> str:
     shutil.rmtree(target, ignore_errors=True)
     with phase(f"debootstrap {name} rootfs ({len(packages)} extra packages)"):
         run(["debootstrap", "--variant=minbase", f"--include={','.join(packages)}",
-             DEBIAN_SUITE, str(target), DEBIAN_MIRROR])
+             debian.suite, str(target), debian.mirror])
         # Keep the image small: no package lists or downloaded .debs.
         shutil.rmtree(target / "var/cache/apt/archives", ignore_errors=True)
         (target / "var/cache/apt/archives/partial").mkdir(parents=True)
@@ -88,7 +104,7 @@ def render_template(name: str, **values: object) -> str:
 
 def build_engine_image(layout: EngineLayout, binaries: Path) -> str:
     """The engine image for `layout.version`, rebuilt when its inputs change."""
-    rootfs = debian_rootfs_image("engine", ENGINE_PACKAGES)
+    rootfs = debian_rootfs_image("engine", RootfsSettings.load().engine_packages)
     context = layout.work / "image-context"
     shutil.rmtree(context, ignore_errors=True)
     shutil.copytree(binaries, context / "bin", ignore=shutil.ignore_patterns(".*"))

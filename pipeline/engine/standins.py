@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..context import REQUIRED_IMAGES, Context, load_context, normalise_ref
 from .build import TRIVY, build_pinned_tool
-from .image import copy_host_ca_certificates, debian_rootfs_image, docker_build, image_exists, run
+from .image import RootfsSettings, copy_host_ca_certificates, debian_rootfs_image, docker_build, image_exists, run
 from .layout import REPO_ROOT, EngineLayout
 from .phases import phase
 
@@ -47,7 +47,7 @@ def host_tool_versions() -> dict[str, str]:
         "rust": rust.group(1),
         "go_operator": go.group(1),
         "go_epp": go.group(1),
-        "python": "3.11",
+        "python": RootfsSettings.load().python,
         "manylinux_policy": f"manylinux_{glibc.group(1)}_{glibc.group(2)}",
     }
 
