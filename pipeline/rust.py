@@ -11,7 +11,7 @@ from typing import Annotated
 import dagger
 from dagger import Doc, check, dag, field, function, object_type
 
-from modules.python_tools import PythonTools
+from modules.python_tools import TOOLS_PREFIX, PythonTools
 from modules.rust_toolchain import SCCACHE_STATS, RustToolchain, SccacheRedis, with_sccache_stats
 
 from .cargo import CargoWorkspace, check_target_triple, profile_dir
@@ -36,19 +36,26 @@ class CargoRun:
     report: str = field()
 
 
+async def sccache_step(name: str, ran: dagger.Container) -> Step:
+    """Run an exec wrapped by `with_sccache_stats`; its duration and sccache counters as a step."""
+    started = time.monotonic()
+    await ran.sync()
+    seconds = time.monotonic() - started
+    return Step(name, seconds, CacheStats.from_sccache_json(await ran.file(SCCACHE_STATS).contents()))
+
+
 class RustStage:
     """Rust functions of the Dynamo module (the main object supplies `source` and `_context()`)."""
 
-    async def _cargo_workspace(self, manifest_dir: str = ".") -> CargoWorkspace:
-        """Read and check the workspace's manifests before any container runs."""
-        root_path = "Cargo.toml" if manifest_dir == "." else f"{manifest_dir}/Cargo.toml"
+    async def _cargo_workspace(self) -> CargoWorkspace:
+        """Read and check the root workspace's manifests before any container runs."""
+        root_path = "Cargo.toml"
         if not await self.source.exists(root_path):
             raise PipelineInputError(f"{root_path}: not found in the source directory; is --source a Dynamo checkout?")
         root_text = await self.source.file(root_path).contents()
         member_texts = {}
         for pattern in CargoWorkspace.member_dirs(root_path, root_text):
-            prefix = "" if manifest_dir == "." else f"{manifest_dir}/"
-            matches = await self.source.glob(f"{prefix}{pattern}/Cargo.toml")
+            matches = await self.source.glob(f"{pattern}/Cargo.toml")
             if not matches:
                 raise PipelineInputError(f"{root_path}: workspace member {pattern!r} has no Cargo.toml")
             for member_manifest in matches:
@@ -74,7 +81,7 @@ class RustStage:
             .with_(toolchain.install)
             .with_(lambda ctr: toolchain.with_sccache(ctr, remote))
             # PyO3's build script asks this interpreter for its configuration.
-            .with_env_variable("PYO3_PYTHON", "/opt/buildtools/bin/python")
+            .with_env_variable("PYO3_PYTHON", f"{TOOLS_PREFIX}/bin/python")
             .with_directory(SOURCE_DIR, self.source)
             .with_workdir(SOURCE_DIR)
         )
@@ -94,12 +101,8 @@ class RustStage:
     ) -> CargoRun:
         builder = await self._builder(sccache_redis, sccache_redis_password)
         ran = builder.with_exec(with_sccache_stats(command))
-        started = time.monotonic()
+        report = BuildReport([await sccache_step(name, ran)])
         output = await ran.stdout() + await ran.stderr()
-        seconds = time.monotonic() - started
-        stats = CacheStats.from_sccache_json(await ran.file(SCCACHE_STATS).contents())
-        report = BuildReport()
-        report.add(Step(name, seconds, stats))
         artifacts = dag.directory()
         if artifacts_from is not None:
             # Top-level outputs only: binaries and libraries, not cargo's deps/ and build/ trees.

@@ -8,19 +8,18 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from typing import Annotated
 
 import dagger
 from dagger import Doc, ReturnType, dag, field, function, object_type
 
-from modules.rust_toolchain import SCCACHE_STATS, with_sccache_stats
+from modules.rust_toolchain import with_sccache_stats
 from modules.wheels import WheelError, check_wheel, symbols_above_policy
 
 from .cargo import parse_manifest
 from .errors import PipelineInputError
-from .report import BuildReport, CacheStats, Step
-from .rust import SOURCE_DIR, SccacheRedisPassword, SccacheRedisService
+from .report import BuildReport
+from .rust import SOURCE_DIR, SccacheRedisPassword, SccacheRedisService, sccache_step
 from .tags import check_sha
 
 WHEEL_ARCH = "x86_64"
@@ -73,6 +72,10 @@ class WheelsStage:
             raise PipelineInputError(f"{bindings}/pyproject.toml: [tool.maturin] has no module-name")
         return bindings, runtime, await self._pyproject("pyproject.toml", "hatchling")
 
+    async def _wheel_platform(self) -> str:
+        """The platform tag auditwheel repairs to: the context's policy on this architecture."""
+        return f"{(await self._context()).tools['manylinux_policy']}_{WHEEL_ARCH}"
+
     @function
     async def wheel_build(
         self,
@@ -84,7 +87,7 @@ class WheelsStage:
         if commit_sha:
             check_sha(commit_sha)
         bindings, _, _ = await self._wheel_projects()
-        policy = f"{(await self._context()).tools['manylinux_policy']}_{WHEEL_ARCH}"
+        policy = await self._wheel_platform()
         builder = await self._builder(sccache_redis, sccache_redis_password)
         report = BuildReport()
 
@@ -103,10 +106,7 @@ class WheelsStage:
         )
 
         async def runtime_wheel() -> None:
-            started = time.monotonic()
-            await maturin.sync()
-            stats = CacheStats.from_sccache_json(await maturin.file(SCCACHE_STATS).contents())
-            report.add(Step("maturin build", time.monotonic() - started, stats))
+            report.add(await sccache_step("maturin build", maturin))
             if await report.timed("auditwheel repair", repaired.exit_code()) != 0:
                 raise WheelError(await self._policy_violation(maturin, policy, await repaired.stderr()))
 
@@ -149,7 +149,7 @@ class WheelsStage:
         """Check tags, contents and policy, then install both wheels in a clean Python and import them."""
         bindings, runtime_project, pure_project = await self._wheel_projects()
         ctx = await self._context()
-        policy = f"{ctx.tools['manylinux_policy']}_{WHEEL_ARCH}"
+        policy = await self._wheel_platform()
         names = [name for name in await dist.entries() if name.endswith(".whl")]
         runtime_prefix = wheel_prefix(runtime_project["project"]["name"])
         pure_prefix = wheel_prefix(pure_project["project"]["name"])
