@@ -10,20 +10,15 @@ import asyncio
 import json
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import dagger
 from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
 
 from .build_all import BuildAllStage
 from .rust import RustStage
+from .stage import Stage
 from .wheels import WheelsStage
-
-if TYPE_CHECKING:
-    from .context import Context
-
-# Read relative to the package so it resolves inside the module runtime as well as from a checkout.
-MODULE_CONTEXT = Path(__file__).resolve().parent.parent / "container" / "context.toml"
 
 # Allow-list of what a build reads from a Dynamo checkout; everything else stays out of the cache key.
 SOURCE_IGNORE = [
@@ -50,7 +45,7 @@ SOURCE_IGNORE = [
 
 
 @object_type
-class Dynamo(BuildAllStage, RustStage, WheelsStage):
+class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
     """Build NVIDIA Dynamo: Rust, wheels, images and tags from one context.toml."""
 
     source: Annotated[
@@ -59,20 +54,6 @@ class Dynamo(BuildAllStage, RustStage, WheelsStage):
         DefaultPath("/examples/mini-dynamo"),
         Ignore(SOURCE_IGNORE),
     ]
-    context_file: Annotated[dagger.File | None, Doc("context.toml to use instead of the module's own")] = None
-    overlay: Annotated[dagger.File | None, Doc("overlay TOML rewriting image references for a mirror")] = None
-
-    async def _context(self) -> Context:
-        """The resolved context: the given or the module's context.toml, then the overlay."""
-        from .context import apply_overlay, parse_context
-
-        if self.context_file is None:
-            ctx = parse_context(MODULE_CONTEXT.read_text(), source=str(MODULE_CONTEXT))
-        else:
-            ctx = parse_context(await self.context_file.contents(), source=await self.context_file.name())
-        if self.overlay is not None:
-            ctx = apply_overlay(ctx, await self.overlay.contents(), source=await self.overlay.name())
-        return ctx
 
     async def _workspace_version(self) -> str:
         """The checkout's one version, read from a local copy of its pin files (no container runs)."""

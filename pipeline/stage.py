@@ -1,0 +1,46 @@
+"""What every stage object shares: the checkout, the context file and the overlay.
+
+A stage is one file and one object (`pipeline/go.py` -> `dagger call go operator`). The main
+object builds each stage from its own inputs with `Stage.inputs_of(self)`, so a stage never
+re-reads arguments the user gave once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import dagger
+from dagger import Doc
+
+if TYPE_CHECKING:
+    from .context import Context
+
+# Read relative to the package so it resolves inside the module runtime as well as from a checkout.
+MODULE_CONTEXT = Path(__file__).resolve().parent.parent / "container" / "context.toml"
+
+
+@dataclasses.dataclass(kw_only=True)
+class Stage:
+    """Base of every stage object: a Dynamo checkout plus the context that pins its tools and images."""
+
+    source: Annotated[dagger.Directory, Doc("Dynamo checkout")]
+    context_file: Annotated[dagger.File | None, Doc("context.toml to use instead of the module's own")] = None
+    overlay: Annotated[dagger.File | None, Doc("overlay TOML rewriting image references for a mirror")] = None
+
+    def inputs(self) -> dict[str, Any]:
+        """The constructor arguments a stage object built from this one takes."""
+        return {"source": self.source, "context_file": self.context_file, "overlay": self.overlay}
+
+    async def _context(self) -> Context:
+        """The resolved context: the given or the module's context.toml, then the overlay."""
+        from .context import apply_overlay, parse_context
+
+        if self.context_file is None:
+            ctx = parse_context(MODULE_CONTEXT.read_text(), source="container/context.toml")
+        else:
+            ctx = parse_context(await self.context_file.contents(), source=await self.context_file.name())
+        if self.overlay is not None:
+            ctx = apply_overlay(ctx, await self.overlay.contents(), source=await self.overlay.name())
+        return ctx
