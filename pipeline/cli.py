@@ -57,19 +57,24 @@ def context_show(context: ContextOption = DEFAULT_CONTEXT, overlay: OverlayOptio
 @versions_app.command("check")
 def versions_check(
     workspace: Annotated[Path, typer.Argument(help="Dynamo checkout")] = Path("examples/mini-dynamo"),
+    context: ContextOption = DEFAULT_CONTEXT,
 ) -> None:
-    """Exit 1 and list the pins when the checkout's version pins disagree."""
+    """Exit 1 and list the pins (`file:key = version (expected X)`) that disagree; [versions] in the
+    context says which files follow the workspace version and which are independent."""
     from .versions import read_versions, skew
 
+    policy = _load(context, None).versions
     try:
-        skewed = skew(read_versions(workspace))
+        pins = read_versions(workspace)
+        skewed = skew(pins, policy)
     except PipelineInputError as err:
         raise _fail(err) from None
     if skewed:
-        for pin in skewed:
-            typer.echo(f"{pin.file}:{pin.key} = {pin.version}")
+        for item in skewed:
+            typer.echo(str(item))
         raise typer.Exit(code=1)
-    typer.echo(f"{workspace}: versions agree")
+    independent = sum(policy.is_independent(pin.file) for pin in pins)
+    typer.echo(f"{workspace}: {len(pins)} pins agree ({independent} in independently versioned files)")
 
 
 @tags_app.command("image")

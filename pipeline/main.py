@@ -59,23 +59,25 @@ class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
         """The checkout's one version, read from a local copy of its pin files (no container runs)."""
         from .versions import VERSION_FILE_NAMES, workspace_version
 
+        policy = (await self._context()).versions
         paths = [path for name in VERSION_FILE_NAMES for path in await self.source.glob(f"**/{name}")]
         texts = await asyncio.gather(*(self.source.file(path).contents() for path in paths))
         with tempfile.TemporaryDirectory() as local:
             for path, text in zip(paths, texts, strict=True):
                 (Path(local) / path).parent.mkdir(parents=True, exist_ok=True)
                 (Path(local) / path).write_text(text)
-            return workspace_version(Path(local), label="the source directory")
+            return workspace_version(Path(local), policy, label="the source directory")
 
     @function
     async def version(self) -> str:
-        """The checkout's version, after checking that every pin agrees (Cargo, pyprojects, charts)."""
+        """The checkout's version, after checking every pin (Cargo manifests and locks, pyprojects, charts)."""
         return await self._workspace_version()
 
     @function
     @check
     async def versions_agree(self) -> None:
-        """Fail when any version pin in the checkout disagrees with the Cargo workspace version."""
+        """Fail when a version pin disagrees with the Cargo workspace version (or, for a reference to an
+        independently versioned package, with that package's version)."""
         await self._workspace_version()
 
     @function
