@@ -115,17 +115,37 @@ def tags_frontend(
 
 @tags_app.command("release")
 def tags_release(
-    version: Annotated[str, typer.Argument(help="Release version, e.g. 1.1.0")],
+    version: Annotated[str, typer.Argument(help="Release version, e.g. 1.1.0 (the release/<version> branch)")],
     existing: Annotated[list[str] | None, typer.Argument(help="Existing git tags")] = None,
+    rc: Annotated[int | None, typer.Option("--rc", help="RC number instead of the next one")] = None,
 ) -> None:
-    """Print the next release candidate's git tag and NGC tag."""
-    from .tags import next_rc, ngc_tag, rc_git_tag
+    """Print the release candidate's git tag, NGC tag and Helm chart version (rc0 first, as release.yml)."""
+    from .tags import release_candidate
 
     try:
-        n = next_rc(version, existing or [])
-        typer.echo(f"{rc_git_tag(version, n)}\n{ngc_tag(version, n)}")
+        candidate = release_candidate(version, existing or [], rc)
     except PipelineInputError as err:
         raise _fail(err) from None
+    typer.echo(f"{candidate.git_tag}\n{candidate.ngc_tag}\n{candidate.helm_chart_version}")
+
+
+@tags_app.command("promote")
+def tags_promote(
+    sha: Annotated[str, typer.Argument(help="Git commit SHA whose images are released")],
+    version: Annotated[str, typer.Argument(help="Release version, e.g. 1.1.0")],
+    existing: Annotated[list[str] | None, typer.Argument(help="Existing git tags")] = None,
+    rc: Annotated[int | None, typer.Option("--rc", help="RC number instead of the next one")] = None,
+    context: ContextOption = DEFAULT_CONTEXT,
+) -> None:
+    """Print the NGC copies of a release candidate, `<CI tag> -> <namespace>/<repository>:<tag>`, one per line."""
+    from .tags import promotions, release_candidate
+
+    ctx = _load(context, None)
+    try:
+        lines = [str(copy) for copy in promotions(sha, release_candidate(version, existing or [], rc), ctx=ctx)]
+    except PipelineInputError as err:
+        raise _fail(err) from None
+    typer.echo("\n".join(lines))
 
 
 @app.command("render")

@@ -47,8 +47,19 @@ def test_tags_frontend_and_release():
     assert runner.invoke(app, ["tags", "frontend", "abc1234"]).stdout.split() == ["abc1234-frontend"]
     result = runner.invoke(app, ["tags", "release", "1.1.0", "v1.1.0-rc1", "v1.1.0-rc2"])
     assert result.exit_code == 0
-    assert result.stdout.split() == ["v1.1.0-rc3", "1.1.0rc3"]
+    assert result.stdout.split() == ["v1.1.0-rc3", "1.1.0rc3", "1.1.0-rc3"]
+    assert runner.invoke(app, ["tags", "release", "1.1.0"]).stdout.split() == ["v1.1.0-rc0", "1.1.0rc0", "1.1.0-rc0"]
+    assert runner.invoke(app, ["tags", "release", "1.1.0", "--rc", "7"]).stdout.split()[0] == "v1.1.0-rc7"
     assert runner.invoke(app, ["tags", "release", "one"]).exit_code == 2
+
+
+def test_tags_promote():
+    result = runner.invoke(app, ["tags", "promote", "abc1234", "1.1.0", "v1.1.0-rc0"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 11
+    assert lines[4] == "abc1234-trtllm-runtime-cuda13 -> ai-dynamo/tensorrtllm-runtime:1.1.0rc1-cuda13"
+    assert runner.invoke(app, ["tags", "promote", "HEAD", "1.1.0"]).exit_code == 2
 
 
 def test_render_to_directory(tmp_path):
