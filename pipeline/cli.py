@@ -54,6 +54,43 @@ def context_show(context: ContextOption = DEFAULT_CONTEXT, overlay: OverlayOptio
     typer.echo(json.dumps(_load(context, overlay).as_dict(), indent=2))
 
 
+@context_app.command("diff")
+def context_diff(
+    upstream: Annotated[Path, typer.Argument(help="upstream's container/context.yaml")],
+    context: ContextOption = DEFAULT_CONTEXT,
+    show_all: Annotated[bool, typer.Option("--all", help="also print the pins that agree and the unused ones")] = False,
+) -> None:
+    """Compare every pin of upstream's context.yaml with ours; exit 1 on drift (a value that differs, a key
+    with no counterpart that [upstream_unused] does not explain, a stale [upstream_unused] entry)."""
+    import yaml  # CLI only: the module runtime never parses YAML
+
+    from .context_diff import DRIFT, UNUSED, diff
+
+    ctx = _load(context, None)
+    try:
+        # BaseLoader keeps every scalar as the string upstream wrote ("24.04", "true", "0.10.1").
+        data = yaml.load(upstream.read_text(), Loader=yaml.BaseLoader)
+    except OSError as err:
+        raise _fail(PipelineInputError(f"{upstream}: cannot read: {err.strerror}")) from None
+    except yaml.YAMLError as err:
+        where = f" at line {err.problem_mark.line + 1}" if getattr(err, "problem_mark", None) else ""
+        raise _fail(PipelineInputError(f"{upstream}: malformed YAML{where}")) from None
+    try:
+        findings = diff(ctx, data, source=str(upstream))
+    except PipelineInputError as err:
+        raise _fail(err) from None
+    drift = [finding for finding in findings if finding.status in DRIFT]
+    for finding in findings if show_all else drift:
+        typer.echo(str(finding))
+    unused = sum(finding.status == UNUSED for finding in findings)
+    typer.echo(
+        f"{upstream}: {len(findings) - unused} pins compared with {context}, {unused} deliberately unused, "
+        f"{len(drift)} drift"
+    )
+    if drift:
+        raise typer.Exit(code=1)
+
+
 @versions_app.command("check")
 def versions_check(
     workspace: Annotated[Path, typer.Argument(help="Dynamo checkout")] = Path("examples/mini-dynamo"),
