@@ -195,7 +195,6 @@ class Context:
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready view, with each image's pinned reference."""
         data = dataclasses.asdict(self)
-        data["versions"] = {"follow": list(self.versions.follow), "independent": list(self.versions.independent)}
         for key, image in self.images.items():
             data["images"][key]["pinned"] = image.pinned
         return data
