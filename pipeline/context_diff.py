@@ -77,6 +77,16 @@ def diff(ctx: Context, upstream: Any, *, source: str) -> list[Finding]:
                 findings.append(_scalar(ctx, fw, framework, key, table, path))
         if fw is not None:
             findings += _extra_device_keys(fw, framework, table)
+            findings += [
+                Finding(f"{framework}.{key}", EXTRA, ours=value, where=f"frameworks.{framework}.pins.{key}")
+                for key, value in fw.pins.items()
+                if key not in table
+            ]
+    findings += [
+        Finding(f"dynamo.{key}", EXTRA, ours=value, where=f"native.{key}")
+        for key, value in ctx.native.items()
+        if key not in upstream.get("dynamo", {})
+    ]
     findings += [Finding(key, STALE) for key in ctx.upstream_unused if key not in seen]
     return findings
 

@@ -73,6 +73,9 @@ def test_each_kind_of_drift_is_reported(ctx):
     assert str(findings["vllm.new_pin"]) == "missing  vllm.new_pin = 1.0: no counterpart in our context"
     # We build trtllm on cuda13.1 but upstream's file has no images for it.
     assert findings["trtllm.cuda13.1"].status == EXTRA
+    # Pins of ours that this upstream file no longer has.
+    assert str(findings["vllm.lmcache_ref"]) == "extra    frameworks.vllm.pins.lmcache_ref = 0.4.2: upstream has no vllm.lmcache_ref"
+    assert findings["dynamo.efa_version"].status == EXTRA
     # [upstream_unused] names keys this upstream file does not have.
     assert findings["vllm.modelexpress_ref"].status == STALE
     assert findings["dynamo.nixl_ucx_efa_ref"].status == STALE
