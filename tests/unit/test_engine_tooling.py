@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.context import REQUIRED_IMAGES, load_context
-from pipeline.engine.layout import DEFAULT_CACHE, REPO_ROOT, TOOLS_MODULE, EngineLayout, pinned_engine_version
-from pipeline.engine.patches import ENGINE_SOURCE_EDITS, SourceEdit
-from pipeline.engine import standins
-from pipeline.engine.standins import NO_STAND_IN, STAND_IN_FOR, mirror_names
+from localengine.layout import DEFAULT_CACHE, REPO_ROOT, TOOLS_MODULE, EngineLayout, pinned_engine_version
+from localengine.patches import ENGINE_SOURCE_EDITS, SourceEdit
+from localengine import standins
+from localengine.standins import NO_STAND_IN, STAND_IN_FOR, mirror_names
 from pipeline.errors import PipelineInputError
 
 # --- SourceEdit ------------------------------------------------------------------------------
