@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -94,6 +95,16 @@ def test_pinned_engine_version_of_the_tools_module() -> None:
     assert len(pins) == 1
     assert pinned_engine_version() == pins[0]
     assert pinned_engine_version(TOOLS_MODULE / "go.mod") == pins[0]
+
+
+def test_module_engine_version_is_the_local_engine() -> None:
+    """dagger.json's engineVersion, the context's [dagger] version and the engine built here agree.
+
+    An engine refuses a module whose engineVersion is newer than itself, so the module names the
+    version it is tested on; newer stock engines load it as well.
+    """
+    engine_version = json.loads((REPO_ROOT / "dagger.json").read_text())["engineVersion"]
+    assert engine_version == pinned_engine_version() == f"v{load_context().dagger_version}"
 
 
 def test_pinned_engine_version_without_requirement(tmp_path: Path) -> None:
