@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from .context import DEFAULT_CONTEXT, Context, load_context
+from .context import DEFAULT_CONTEXT, load_context
 from .errors import PipelineInputError
 
 
