@@ -75,7 +75,11 @@ async def test_git_operations_leave_the_module_source_digest_unchanged(dag, tmp_
 
 
 async def test_module_source_holds_the_module_alone(dag, tmp_path: Path) -> None:
-    """Exactly the packages, the context, the templates and the project files; they are enough to run."""
+    """Exactly the packages, the context, the templates and the project files; they are enough to run.
+
+    Loaded from elsewhere (the runtime mounts it at /src/<digest>), the module still names its own
+    context `container/context.toml` in errors.
+    """
     source = module_source(dag, REPO_ROOT)
     files = {name for name in await source.glob("**/*") if not name.endswith("/")}
     runtime_code = _files("pipeline", "*.py") | _files("modules", "*.py")
@@ -91,6 +95,13 @@ async def test_module_source_holds_the_module_alone(dag, tmp_path: Path) -> None
         "from pipeline.context import load_context\n"
         "from pipeline.render import render\n"
         "assert 'FROM ' in render(load_context(), 'vllm', 'runtime', 'cuda', '12.9', 'linux/amd64')\n"
+        "from pipeline.errors import PipelineInputError\n"
+        "try:\n"
+        "    load_context().framework('mlx')\n"
+        "except PipelineInputError as error:\n"
+        "    assert str(error).startswith('container/context.toml: unknown framework'), error\n"
+        "else:\n"
+        "    raise AssertionError('an unknown framework was accepted')\n"
         "print(pipeline.Dynamo.__name__)\n"
     )
     result = subprocess.run(
