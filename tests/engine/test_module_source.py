@@ -25,7 +25,8 @@ def module_source(dag, checkout: Path) -> dagger.Directory:
     checkout's git root read from the host with .gitignore applied, including the config file, "*"
     (the source is "."), then dagger.json's `include`. The module source digest hashes this
     directory's digest with the module's name, paths, SDK and include list, none of which a commit
-    changes, so equal directory digests mean an equal module source digest.
+    changes, so equal directory digests mean an equal module source digest. (`ModuleSource.digest`
+    itself first loads the builtin Python SDK, which an offline engine cannot assemble.)
     """
     config = json.loads((checkout / "dagger.json").read_text())
     assert config["source"] == "."
