@@ -93,9 +93,8 @@ def test_bad_input_from_the_shell_prints_no_traceback() -> None:
 
 @pytest.mark.parametrize("wrapped_by", ["cause", "context", "group"])
 def test_input_error_found_behind_a_wrapper(wrapped_by: str) -> None:
-    """dagger-io raises SessionError from the input error; task groups raise an ExceptionGroup."""
-    from dagger import SessionError
-
+    """dagger-io raises SessionError from the input error (the real one: tests/engine/test_cli_session_errors.py);
+    task groups raise an ExceptionGroup."""
     from pipeline.cli import _input_error
     from pipeline.errors import PipelineInputError
 
@@ -105,7 +104,7 @@ def test_input_error_found_behind_a_wrapper(wrapped_by: str) -> None:
             raise original
         except PipelineInputError as error:
             if wrapped_by == "cause":
-                raise SessionError(error) from error
+                raise ConnectionError(error) from error
             if wrapped_by == "context":
                 raise RuntimeError("session closed")  # noqa: B904  (an implicit chain, as in a finally)
             raise ExceptionGroup("tasks", [RuntimeError("sibling"), error])
