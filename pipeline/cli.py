@@ -1,6 +1,7 @@
 """Command-line interface: `dynamo-pipeline ...` or `python -m pipeline ...`.
 
-Bad input (PipelineInputError) prints one line on stderr and exits 2, without a traceback.
+Bad input (PipelineInputError) prints one line on stderr and exits 2, without a traceback, from
+every command, also when it is raised inside an engine session.
 """
 
 from __future__ import annotations
@@ -13,11 +14,48 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
-from .context import DEFAULT_CONTEXT, Context, load_context
+from .context import DEFAULT_CONTEXT, load_context
 from .errors import PipelineInputError
 
-app = typer.Typer(help="NVIDIA Dynamo's build pipeline.", no_args_is_help=True)
+
+def _fail(err: PipelineInputError) -> typer.Exit:
+    typer.echo(f"error: {err}", err=True)
+    return typer.Exit(code=2)
+
+
+def _input_error(error: BaseException) -> PipelineInputError | None:
+    """The PipelineInputError behind `error`: dagger-io wraps one raised in a session in SessionError."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, PipelineInputError):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending += [current.__cause__, current.__context__]
+    return None
+
+
+class _Commands(TyperGroup):
+    """The root command group: a PipelineInputError from any command becomes `error: ...`, exit 2."""
+
+    def invoke(self, ctx: typer.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            input_error = _input_error(error)
+            if input_error is None:
+                raise
+            raise _fail(input_error) from None
+
+
+app = typer.Typer(cls=_Commands, help="NVIDIA Dynamo's build pipeline.", no_args_is_help=True)
 context_app = typer.Typer(help="Inspect and validate container/context.toml.", no_args_is_help=True)
 versions_app = typer.Typer(help="Check version pins across a Dynamo checkout.", no_args_is_help=True)
 tags_app = typer.Typer(help="Image and release tags in Dynamo's scheme.", no_args_is_help=True)
@@ -29,29 +67,17 @@ ContextOption = Annotated[Path, typer.Option("--context", help="context.toml to 
 OverlayOption = Annotated[Path | None, typer.Option("--overlay", help="overlay TOML for a mirror")]
 
 
-def _fail(err: PipelineInputError) -> typer.Exit:
-    typer.echo(f"error: {err}", err=True)
-    return typer.Exit(code=2)
-
-
-def _load(context: Path, overlay: Path | None) -> Context:
-    try:
-        return load_context(context, overlay)
-    except PipelineInputError as err:
-        raise _fail(err) from None
-
-
 @context_app.command("validate")
 def context_validate(context: ContextOption = DEFAULT_CONTEXT, overlay: OverlayOption = None) -> None:
     """Parse and check the context (and overlay); print a summary."""
-    ctx = _load(context, overlay)
+    ctx = load_context(context, overlay)
     typer.echo(f"{context}: ok ({len(ctx.images)} images, {len(ctx.tools)} tools, frameworks {', '.join(ctx.frameworks)})")
 
 
 @context_app.command("show")
 def context_show(context: ContextOption = DEFAULT_CONTEXT, overlay: OverlayOption = None) -> None:
     """Print the resolved context as JSON."""
-    typer.echo(json.dumps(_load(context, overlay).as_dict(), indent=2))
+    typer.echo(json.dumps(load_context(context, overlay).as_dict(), indent=2))
 
 
 @context_app.command("diff")
@@ -66,19 +92,16 @@ def context_diff(
 
     from .context_diff import DRIFT, UNUSED, diff
 
-    ctx = _load(context, None)
+    ctx = load_context(context)
     try:
         # BaseLoader keeps every scalar as the string upstream wrote ("24.04", "true", "0.10.1").
         data = yaml.load(upstream.read_text(), Loader=yaml.BaseLoader)
     except OSError as err:
-        raise _fail(PipelineInputError(f"{upstream}: cannot read: {err.strerror}")) from None
+        raise PipelineInputError(f"{upstream}: cannot read: {err.strerror}") from None
     except yaml.YAMLError as err:
         where = f" at line {err.problem_mark.line + 1}" if getattr(err, "problem_mark", None) else ""
-        raise _fail(PipelineInputError(f"{upstream}: malformed YAML{where}")) from None
-    try:
-        findings = diff(ctx, data, source=str(upstream))
-    except PipelineInputError as err:
-        raise _fail(err) from None
+        raise PipelineInputError(f"{upstream}: malformed YAML{where}") from None
+    findings = diff(ctx, data, source=str(upstream))
     drift = [finding for finding in findings if finding.status in DRIFT]
     for finding in findings if show_all else drift:
         typer.echo(str(finding))
@@ -100,12 +123,9 @@ def versions_check(
     context says which files follow the workspace version and which are independent."""
     from .versions import read_versions, skew
 
-    policy = _load(context, None).versions
-    try:
-        pins = read_versions(workspace)
-        skewed = skew(pins, policy)
-    except PipelineInputError as err:
-        raise _fail(err) from None
+    policy = load_context(context).versions
+    pins = read_versions(workspace)
+    skewed = skew(pins, policy)
     if skewed:
         for item in skewed:
             typer.echo(str(item))
@@ -128,12 +148,8 @@ def tags_image(
     """Print a framework image's tags, one per line."""
     from .tags import image_tags
 
-    ctx = _load(context, overlay)
-    try:
-        tags = image_tags(sha, framework, target, cuda_version or None, efa, branch or None, ctx=ctx)
-    except PipelineInputError as err:
-        raise _fail(err) from None
-    typer.echo("\n".join(tags))
+    ctx = load_context(context, overlay)
+    typer.echo("\n".join(image_tags(sha, framework, target, cuda_version or None, efa, branch or None, ctx=ctx)))
 
 
 @tags_app.command("frontend")
@@ -144,10 +160,7 @@ def tags_frontend(
     """Print the frontend image's tags."""
     from .tags import frontend_tags
 
-    try:
-        typer.echo("\n".join(frontend_tags(sha, branch or None)))
-    except PipelineInputError as err:
-        raise _fail(err) from None
+    typer.echo("\n".join(frontend_tags(sha, branch or None)))
 
 
 @tags_app.command("release")
@@ -159,10 +172,7 @@ def tags_release(
     """Print the release candidate's git tag, NGC tag and Helm chart version (rc0 first, as release.yml)."""
     from .tags import release_candidate
 
-    try:
-        candidate = release_candidate(version, existing or [], rc)
-    except PipelineInputError as err:
-        raise _fail(err) from None
+    candidate = release_candidate(version, existing or [], rc)
     typer.echo(f"{candidate.git_tag}\n{candidate.ngc_tag}\n{candidate.helm_chart_version}")
 
 
@@ -177,12 +187,8 @@ def tags_promote(
     """Print the NGC copies of a release candidate, `<CI tag> -> <namespace>/<repository>:<tag>`, one per line."""
     from .tags import promotions, release_candidate
 
-    ctx = _load(context, None)
-    try:
-        lines = [str(copy) for copy in promotions(sha, release_candidate(version, existing or [], rc), ctx=ctx)]
-    except PipelineInputError as err:
-        raise _fail(err) from None
-    typer.echo("\n".join(lines))
+    candidate = release_candidate(version, existing or [], rc)
+    typer.echo("\n".join(str(copy) for copy in promotions(sha, candidate, ctx=load_context(context))))
 
 
 @app.command("render")
@@ -199,13 +205,10 @@ def render_command(
     """Render a Dockerfile; print it, or write it into DIR with upstream's file name."""
     from .render import dockerfile_name, render
 
-    ctx = _load(context, overlay)
+    ctx = load_context(context, overlay)
     cuda = cuda_version or None
-    try:
-        text = render(ctx, framework, target, device, cuda, platform)
-        name = dockerfile_name(ctx, framework, target, device, cuda, platform)
-    except PipelineInputError as err:
-        raise _fail(err) from None
+    text = render(ctx, framework, target, device, cuda, platform)
+    name = dockerfile_name(ctx, framework, target, device, cuda, platform)
     if output is None:
         typer.echo(text, nl=False)
         return
@@ -227,19 +230,22 @@ def build_all(
     """
     import asyncio
 
-    from .engine.layout import EngineLayout
+    from localengine.layout import EngineLayout
 
+    from .tags import check_sha
+
+    # Input errors before the session, naming the paths as they were given.
     if not (source / "Cargo.toml").is_file():
-        raise _fail(PipelineInputError(f"{source}/Cargo.toml: not found; --source must be a Dynamo checkout"))
+        raise PipelineInputError(f"{source}/Cargo.toml: not found; --source must be a Dynamo checkout")
+    if commit_sha:
+        check_sha(commit_sha)
     local_engine = EngineLayout.from_environment().client_env_if_up() or {}
     if "_EXPERIMENTAL_DAGGER_RUNNER_HOST" not in os.environ:
         os.environ.update(local_engine)
     overlay = overlay or (Path(os.environ["DYNAMO_PIPELINE_OVERLAY"]) if "DYNAMO_PIPELINE_OVERLAY" in os.environ else None)
+    load_context(DEFAULT_CONTEXT, overlay)
     commit_sha = commit_sha or _git_head(source)
-    try:
-        exported = asyncio.run(_export_build_all(source.resolve(), overlay, commit_sha, output.resolve()))
-    except PipelineInputError as err:
-        raise _fail(err) from None
+    exported = asyncio.run(_export_build_all(source.resolve(), overlay, commit_sha, output.resolve()))
     typer.echo(f"build-all ({commit_sha or 'no commit'}) -> {exported}")
 
 
@@ -262,6 +268,14 @@ async def _export_build_all(source: Path, overlay: Path | None, commit_sha: str,
         return await (await dynamo.build_all(commit_sha)).export(str(output))
 
 
-from .engine.cli import app as engine_app  # noqa: E402  (the engine sub-app registers last)
+@app.command(
+    "engine",
+    help="Build, start and inspect the local Dagger engine (`engine --help`).",
+    add_help_option=False,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def engine(ctx: typer.Context) -> None:
+    """The local engine's commands (the `localengine` package beside the module), imported on use."""
+    from localengine.cli import app as engine_app
 
-app.add_typer(engine_app, name="engine")
+    engine_app(ctx.args, prog_name=f"{ctx.find_root().info_name} engine")

@@ -19,6 +19,8 @@ from .errors import PipelineInputError
 from .versions import VersionPolicy
 
 DEFAULT_CONTEXT = Path(__file__).resolve().parent.parent / "container" / "context.toml"
+# How messages name the module's own context, wherever the package is installed or loaded from.
+DEFAULT_CONTEXT_NAME = "container/context.toml"
 
 FRAMEWORK_NAMES = ("dynamo", "vllm", "sglang", "trtllm")
 DEVICES = ("cuda", "xpu", "cpu")
@@ -208,7 +210,7 @@ def load_context(
     tool_overrides: Mapping[str, str] | None = None,
 ) -> Context:
     """Read a context file, then apply an overlay file and explicit overrides (which win)."""
-    ctx = parse_context(_read(path), source=str(path))
+    ctx = parse_context(_read(path), source=DEFAULT_CONTEXT_NAME if path == DEFAULT_CONTEXT else str(path))
     if overlay is not None:
         ctx = apply_overlay(ctx, _read(overlay), source=str(overlay))
     return apply_overrides(ctx, images=image_overrides, tools=tool_overrides)

@@ -57,6 +57,7 @@ class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
 
     async def _workspace_version(self) -> str:
         """The checkout's one version, read from a local copy of its pin files (no container runs)."""
+        from .errors import PipelineInputError
         from .versions import VERSION_FILE_NAMES, workspace_version
 
         policy = (await self._context()).versions
@@ -66,7 +67,12 @@ class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
             for path, text in zip(paths, texts, strict=True):
                 (Path(local) / path).parent.mkdir(parents=True, exist_ok=True)
                 (Path(local) / path).write_text(text)
-            return workspace_version(Path(local), policy, label="the source directory")
+            try:
+                return workspace_version(Path(local), policy, label="the source directory")
+            except PipelineInputError as error:
+                # Name files as they are in the checkout, not in this temporary copy of it.
+                message = str(error).replace(f"{local}/", "").replace(local, "the source directory")
+                raise PipelineInputError(message) from None
 
     @function
     async def version(self) -> str:

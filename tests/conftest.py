@@ -18,7 +18,7 @@ import pytest
 os.environ.setdefault("DAGGER_MAIN_OBJECT", "Dynamo")
 
 from pipeline.context import Context, load_context  # noqa: E402
-from pipeline.engine.layout import EngineLayout  # noqa: E402
+from localengine.layout import EngineLayout  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_WORKSPACE = REPO_ROOT / "examples" / "mini-dynamo"

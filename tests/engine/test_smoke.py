@@ -13,7 +13,7 @@ from pathlib import Path
 import dagger
 
 from pipeline.context import Context
-from pipeline.engine.layout import EngineLayout
+from localengine.layout import EngineLayout
 
 # A short Docker Hub name: resolved through engine.json's docker.io mirror, not the overlay.
 MIRRORED_PYTHON = "python:3.12-slim"

@@ -17,7 +17,7 @@ def ctx():
 
 
 def test_shipped_context_has_pins_from_upstream(ctx):
-    assert ctx.dagger_version == "0.21.11"
+    assert ctx.dagger_version == "0.21.8"
     assert ctx.tools["rust"] == "1.93.1"
     assert ctx.tools["maturin"] == "1.9.4"
     assert ctx.image("python").ref == "docker.io/library/python:3.12-slim"

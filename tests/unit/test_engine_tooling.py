@@ -1,17 +1,28 @@
-"""Plain-Python parts of the local engine tooling: source edits, layout, stand-in names."""
+"""Plain-Python parts of the local engine tooling: source edits, layout, stand-in names, the `engine` command."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from localengine import standins
+from localengine.layout import (
+    DEFAULT_CACHE,
+    REPO_ROOT,
+    TOOLS_MODULE,
+    EngineLayout,
+    pinned_engine_version,
+)
+from localengine.patches import ENGINE_SOURCE_EDITS, SourceEdit
+from localengine.standins import NO_STAND_IN, STAND_IN_FOR, mirror_names
+from pipeline.cli import app
 from pipeline.context import REQUIRED_IMAGES, load_context
-from pipeline.engine.layout import DEFAULT_CACHE, REPO_ROOT, TOOLS_MODULE, EngineLayout, pinned_engine_version
-from pipeline.engine.patches import ENGINE_SOURCE_EDITS, SourceEdit
-from pipeline.engine import standins
-from pipeline.engine.standins import NO_STAND_IN, STAND_IN_FOR, mirror_names
 from pipeline.errors import PipelineInputError
 
 # --- SourceEdit ------------------------------------------------------------------------------
@@ -94,6 +105,16 @@ def test_pinned_engine_version_of_the_tools_module() -> None:
     assert len(pins) == 1
     assert pinned_engine_version() == pins[0]
     assert pinned_engine_version(TOOLS_MODULE / "go.mod") == pins[0]
+
+
+def test_module_engine_version_is_the_local_engine() -> None:
+    """dagger.json's engineVersion, the context's [dagger] version and the engine built here agree.
+
+    An engine refuses a module whose engineVersion is newer than itself, so the module names the
+    version it is tested on; newer stock engines load it as well.
+    """
+    engine_version = json.loads((REPO_ROOT / "dagger.json").read_text())["engineVersion"]
+    assert engine_version == pinned_engine_version() == f"v{load_context().dagger_version}"
 
 
 def test_pinned_engine_version_without_requirement(tmp_path: Path) -> None:
@@ -224,3 +245,19 @@ def test_trivy_tools_module_pins_the_context_version() -> None:
     pinned = re.search(r"^\s*(?:require\s+)?github\.com/aquasecurity/trivy\s+v(\S+)", go_mod, re.MULTILINE)
     assert pinned is not None
     assert pinned.group(1) == load_context().tools["trivy"]
+
+
+# --- The `engine` command ---------------------------------------------------------------------
+
+
+def test_engine_commands_load_on_use() -> None:
+    """The CLI imports neither the engine tooling nor dagger-io until a command needs them."""
+    check = "import sys, pipeline.cli; print(sorted({'localengine', 'dagger', 'pipeline.main'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", check], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
+
+    result = CliRunner().invoke(app, ["engine", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Build, start and inspect the local Dagger engine." in result.stdout
+    for command in ("up", "down", "status", "env"):
+        assert f" {command} " in result.stdout

@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import PipelineInputError
+from pipeline.errors import PipelineInputError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 TOOLS_MODULE = REPO_ROOT / "tools" / "engine"
 DEFAULT_CACHE = Path("/var/cache/dynamo-pipeline")
 # In a require block or on a one-line `require`, possibly marked // indirect.

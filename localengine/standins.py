@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..context import REQUIRED_IMAGES, Context, load_context, normalise_ref
+from pipeline.context import REQUIRED_IMAGES, Context, load_context, normalise_ref
 from .build import TRIVY, build_pinned_tool
 from .image import RootfsSettings, copy_host_ca_certificates, debian_rootfs_image, docker_build, image_exists, run
 from .layout import REPO_ROOT, EngineLayout
