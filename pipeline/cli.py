@@ -80,19 +80,58 @@ def context_show(context: ContextOption = DEFAULT_CONTEXT, overlay: OverlayOptio
     typer.echo(json.dumps(load_context(context, overlay).as_dict(), indent=2))
 
 
+@context_app.command("diff")
+def context_diff(
+    upstream: Annotated[Path, typer.Argument(help="upstream's container/context.yaml")],
+    context: ContextOption = DEFAULT_CONTEXT,
+    show_all: Annotated[bool, typer.Option("--all", help="also print the pins that agree and the unused ones")] = False,
+) -> None:
+    """Compare every pin of upstream's context.yaml with ours; exit 1 on drift (a value that differs, a key
+    with no counterpart that [upstream_unused] does not explain, a stale [upstream_unused] entry)."""
+    import yaml  # CLI only: the module runtime never parses YAML
+
+    from .context_diff import DRIFT, UNUSED, diff
+
+    ctx = load_context(context)
+    try:
+        # BaseLoader keeps every scalar as the string upstream wrote ("24.04", "true", "0.10.1").
+        data = yaml.load(upstream.read_text(), Loader=yaml.BaseLoader)
+    except OSError as err:
+        raise PipelineInputError(f"{upstream}: cannot read: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        where = f" at line {err.problem_mark.line + 1}" if getattr(err, "problem_mark", None) else ""
+        raise PipelineInputError(f"{upstream}: malformed YAML{where}") from None
+    findings = diff(ctx, data, source=str(upstream))
+    drift = [finding for finding in findings if finding.status in DRIFT]
+    for finding in findings if show_all else drift:
+        typer.echo(str(finding))
+    unused = sum(finding.status == UNUSED for finding in findings)
+    typer.echo(
+        f"{upstream}: {len(findings) - unused} pins compared with {context}, {unused} deliberately unused, "
+        f"{len(drift)} drift"
+    )
+    if drift:
+        raise typer.Exit(code=1)
+
+
 @versions_app.command("check")
 def versions_check(
     workspace: Annotated[Path, typer.Argument(help="Dynamo checkout")] = Path("examples/mini-dynamo"),
+    context: ContextOption = DEFAULT_CONTEXT,
 ) -> None:
-    """Exit 1 and list the pins when the checkout's version pins disagree."""
+    """Exit 1 and list the pins (`file:key = version (expected X)`) that disagree; [versions] in the
+    context says which files follow the workspace version and which are independent."""
     from .versions import read_versions, skew
 
-    skewed = skew(read_versions(workspace))
+    policy = load_context(context).versions
+    pins = read_versions(workspace)
+    skewed = skew(pins, policy)
     if skewed:
-        for pin in skewed:
-            typer.echo(f"{pin.file}:{pin.key} = {pin.version}")
+        for item in skewed:
+            typer.echo(str(item))
         raise typer.Exit(code=1)
-    typer.echo(f"{workspace}: versions agree")
+    independent = sum(policy.is_independent(pin.file) for pin in pins)
+    typer.echo(f"{workspace}: {len(pins)} pins agree ({independent} in independently versioned files)")
 
 
 @tags_app.command("image")
@@ -126,14 +165,30 @@ def tags_frontend(
 
 @tags_app.command("release")
 def tags_release(
+    version: Annotated[str, typer.Argument(help="Release version, e.g. 1.1.0 (the release/<version> branch)")],
+    existing: Annotated[list[str] | None, typer.Argument(help="Existing git tags")] = None,
+    rc: Annotated[int | None, typer.Option("--rc", help="RC number instead of the next one")] = None,
+) -> None:
+    """Print the release candidate's git tag, NGC tag and Helm chart version (rc0 first, as release.yml)."""
+    from .tags import release_candidate
+
+    candidate = release_candidate(version, existing or [], rc)
+    typer.echo(f"{candidate.git_tag}\n{candidate.ngc_tag}\n{candidate.helm_chart_version}")
+
+
+@tags_app.command("promote")
+def tags_promote(
+    sha: Annotated[str, typer.Argument(help="Git commit SHA whose images are released")],
     version: Annotated[str, typer.Argument(help="Release version, e.g. 1.1.0")],
     existing: Annotated[list[str] | None, typer.Argument(help="Existing git tags")] = None,
+    rc: Annotated[int | None, typer.Option("--rc", help="RC number instead of the next one")] = None,
+    context: ContextOption = DEFAULT_CONTEXT,
 ) -> None:
-    """Print the next release candidate's git tag and NGC tag."""
-    from .tags import next_rc, ngc_tag, rc_git_tag
+    """Print the NGC copies of a release candidate, `<CI tag> -> <namespace>/<repository>:<tag>`, one per line."""
+    from .tags import promotions, release_candidate
 
-    n = next_rc(version, existing or [])
-    typer.echo(f"{rc_git_tag(version, n)}\n{ngc_tag(version, n)}")
+    candidate = release_candidate(version, existing or [], rc)
+    typer.echo("\n".join(str(copy) for copy in promotions(sha, candidate, ctx=load_context(context))))
 
 
 @app.command("render")

@@ -16,6 +16,7 @@ from typing import Any
 import tomli
 
 from .errors import PipelineInputError
+from .versions import VersionPolicy
 
 DEFAULT_CONTEXT = Path(__file__).resolve().parent.parent / "container" / "context.toml"
 # How messages name the module's own context, wherever the package is installed or loaded from.
@@ -35,6 +36,21 @@ REQUIRED_IMAGES = (
     "frontend", "epp_default", "planner_runtime", "operator_runtime", "epp_runtime", "trivy", "redis",
 )  # fmt: skip
 WORKSPACE_KEYS = ("python_bindings", "c_bindings", "operator", "epp")
+# Native libraries every image builds, named as in upstream's container/context.yaml (`dynamo.<key>`).
+NATIVE_KEYS = ("nixl_ucx_ref", "nixl_gdrcopy_ref", "nixl_libfabric_ref", "ffmpeg_version", "efa_version")
+# Per-framework pins, named as in upstream's context.yaml (`<framework>.<key>`); all required.
+FRAMEWORK_PINS: Mapping[str, tuple[str, ...]] = {
+    "dynamo": (),
+    "vllm": ("flashinf_ref", "lmcache_ref", "vllm_omni_ref", "max_jobs"),
+    "sglang": (),
+    "trtllm": (
+        "index_url", "github_trtllm_commit", "torch_version", "torch_tensorrt_version", "torchvision_version",
+        "torchao_ver", "torchdata_ver", "torchtitan_ver", "jinja2_version", "sympy_version", "pytorch_triton_ver",
+        "flash_attn_version", "flashinfer_python_ver",
+    ),
+}  # fmt: skip
+# Images release.yml promotes to NGC, and the NGC repository each one lands in.
+NGC_IMAGES = ("vllm", "sglang", "trtllm", "frontend", "operator", "planner", "snapshot-agent")
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _CUDA_VERSION = re.compile(r"\d+\.\d+")
@@ -65,9 +81,12 @@ class Framework:
     targets: tuple[str, ...]
     enable_kvbm: bool
     enable_media_ffmpeg: bool
+    enable_gpu_memory_service: bool
     nixl_ref: str
     base_image: Mapping[str, str]
     runtime_image: Mapping[str, str]
+    device_versions: Mapping[str, str]  # device key -> framework version where it differs from `version`
+    pins: Mapping[str, str]  # FRAMEWORK_PINS[name], e.g. vllm's flashinf_ref
 
 
 @dataclass(frozen=True)
@@ -83,6 +102,11 @@ class Combination:
     def device_key(self) -> str:
         """Key of the framework's image tables: "cuda12.9", or the bare device ("cpu", "xpu")."""
         return f"{self.device}{self.cuda}" if self.cuda else self.device
+
+    @property
+    def framework_version(self) -> str:
+        """The framework's version on this device (vLLM is older on xpu and cpu)."""
+        return self.framework.device_versions.get(self.device_key, self.framework.version)
 
     @property
     def cuda_major(self) -> str | None:
@@ -101,6 +125,15 @@ class Workspace:
 
 
 @dataclass(frozen=True)
+class Release:
+    """Where release.yml promotes a commit's images and which chart it packages."""
+
+    ngc_namespace: str  # nvcr.io/<org>/<ngc_namespace>/<repository>
+    ngc_repositories: Mapping[str, str]  # NGC_IMAGES -> repository, e.g. trtllm -> tensorrtllm-runtime
+    helm_chart: str  # chart directory in the checkout
+
+
+@dataclass(frozen=True)
 class Context:
     """Everything container/context.toml says, after overlays and overrides."""
 
@@ -111,6 +144,10 @@ class Context:
     frameworks: Mapping[str, Framework]
     workspace: Workspace
     registry: str
+    native: Mapping[str, str]
+    versions: VersionPolicy
+    release: Release
+    upstream_unused: Mapping[str, str]  # upstream context.yaml key -> why no stage uses it
 
     def image(self, key: str) -> ImageRef:
         """The image under `key`."""
@@ -129,20 +166,24 @@ class Context:
         return self.frameworks[name]
 
     def combination(self, framework: str, target: str, device: str = "cuda", cuda: str | None = None) -> Combination:
-        """Validate a build combination the way upstream's render.py does; `cuda` is ignored off CUDA."""
+        """Validate a build combination the way upstream's render.py does.
+
+        As upstream's validate_args, the CUDA version must be one of the framework's even off CUDA
+        devices (render.py defaults it to 12.9 and clears it after validation); the combination then
+        carries no CUDA version.
+        """
         fw = self.framework(framework)
         where = f"{self.source} [frameworks.{framework}]"
         if target not in fw.targets:
             raise PipelineInputError(f"{where}: target {target!r} not allowed; allowed: {', '.join(fw.targets)}")
         if device not in fw.devices:
             raise PipelineInputError(f"{where}: device {device!r} not allowed; allowed: {', '.join(fw.devices)}")
-        if device != "cuda":
-            return Combination(fw, target, device, None)
         if cuda not in fw.cuda_versions:
+            off_device = "" if device == "cuda" else f" (checked for device {device} too, as upstream's render.py)"
             raise PipelineInputError(
-                f"{where}: CUDA version {cuda!r} not allowed; allowed: {', '.join(fw.cuda_versions)}"
+                f"{where}: CUDA version {cuda!r} not allowed; allowed: {', '.join(fw.cuda_versions)}{off_device}"
             )
-        return Combination(fw, target, device, cuda)
+        return Combination(fw, target, device, cuda if device == "cuda" else None)
 
     def base_image(self, combo: Combination) -> ImageRef:
         """The image dynamo_base starts from."""
@@ -178,7 +219,13 @@ def load_context(
 def parse_context(text: str, *, source: str) -> Context:
     """Parse context TOML text; `source` names it in error messages."""
     data = _parse_toml(text, source)
-    _check_keys(data, source, "", required=("dagger", "tools", "images", "frameworks", "workspace", "registry"))
+    _check_keys(
+        data,
+        source,
+        "",
+        required=("dagger", "tools", "images", "frameworks", "workspace", "registry", "native", "versions", "release"),
+        optional=("upstream_unused",),
+    )
     dagger_table = _table(data, "dagger", source)
     _check_keys(dagger_table, source, "dagger", required=("version",))
     tools = _string_map(_table(data, "tools", source), source, "tools")
@@ -195,6 +242,8 @@ def parse_context(text: str, *, source: str) -> Context:
     _check_keys(workspace_table, source, "workspace", required=WORKSPACE_KEYS)
     registry_table = _table(data, "registry", source)
     _check_keys(registry_table, source, "registry", required=("default",))
+    native = _table(data, "native", source)
+    _check_keys(native, source, "native", required=NATIVE_KEYS)
     return Context(
         source=source,
         dagger_version=_string(dagger_table, "version", source, "dagger"),
@@ -203,6 +252,12 @@ def parse_context(text: str, *, source: str) -> Context:
         frameworks=frameworks,
         workspace=Workspace(**_string_map(workspace_table, source, "workspace")),
         registry=_string(registry_table, "default", source, "registry"),
+        native=_string_map(native, source, "native"),
+        versions=_versions(_table(data, "versions", source), source),
+        release=_release(_table(data, "release", source), source),
+        upstream_unused=_string_map(_table(data, "upstream_unused", source), source, "upstream_unused")
+        if "upstream_unused" in data
+        else {},
     )
 
 
@@ -356,16 +411,19 @@ def _framework(name: str, entry: Any, images: Mapping[str, ImageRef], source: st
         entry,
         source,
         section,
-        required=("devices", "cuda_versions", "targets", "enable_kvbm", "enable_media_ffmpeg", "nixl_ref", "base_image"),
-        optional=("version", "runtime_image"),
-    )
+        required=(
+            "devices", "cuda_versions", "targets", "enable_kvbm", "enable_media_ffmpeg", "enable_gpu_memory_service",
+            "nixl_ref", "base_image",
+        ) + (("pins",) if FRAMEWORK_PINS[name] else ()),
+        optional=("version", "runtime_image", "device_versions"),
+    )  # fmt: skip
     devices = _string_list(entry, "devices", source, section, DEVICES)
     cuda_versions = tuple(entry["cuda_versions"])
     if not cuda_versions or not all(isinstance(cuda, str) and _CUDA_VERSION.fullmatch(cuda) for cuda in cuda_versions):
         raise PipelineInputError(f"{_where(source, section)}: cuda_versions must be strings like \"12.9\"")
     device_keys = [f"cuda{cuda}" for cuda in cuda_versions if "cuda" in devices] + [d for d in devices if d != "cuda"]
     tables = {}
-    for table_name in ("base_image", "runtime_image"):
+    for table_name in ("base_image", "runtime_image", "device_versions"):
         table = _string_map(entry.get(table_name, {}), source, section)
         for device_key, image_key in table.items():
             if device_key not in device_keys:
@@ -373,17 +431,21 @@ def _framework(name: str, entry: Any, images: Mapping[str, ImageRef], source: st
                     f"{_where(source, section)}: {table_name} key {device_key!r} is no valid device; "
                     f"allowed: {', '.join(device_keys)}"
                 )
-            if image_key not in images:
+            if table_name != "device_versions" and image_key not in images:
                 raise PipelineInputError(
                     f"{_where(source, section)}: {table_name}.{device_key} = {image_key!r} is not an [images] key"
                 )
-        if table and set(table) != set(device_keys):
+        if table and table_name != "device_versions" and set(table) != set(device_keys):
             missing = sorted(set(device_keys) - set(table))
             raise PipelineInputError(f"{_where(source, section)}: {table_name} lacks {', '.join(missing)}")
         tables[table_name] = table
     if not tables["base_image"]:
         raise PipelineInputError(f"{_where(source, section)}: base_image must not be empty")
-    for flag in ("enable_kvbm", "enable_media_ffmpeg"):
+    if tables["device_versions"] and "version" not in entry:
+        raise PipelineInputError(f"{_where(source, section)}: device_versions needs a 'version' for the other devices")
+    pins = _table(entry, "pins", source) if "pins" in entry else {}
+    _check_keys(pins, source, f"{section}.pins", required=FRAMEWORK_PINS[name])
+    for flag in ("enable_kvbm", "enable_media_ffmpeg", "enable_gpu_memory_service"):
         if not isinstance(entry[flag], bool):
             raise PipelineInputError(f"{_where(source, section)}: {flag} must be true or false")
     return Framework(
@@ -394,7 +456,35 @@ def _framework(name: str, entry: Any, images: Mapping[str, ImageRef], source: st
         targets=_string_list(entry, "targets", source, section, TARGETS),
         enable_kvbm=entry["enable_kvbm"],
         enable_media_ffmpeg=entry["enable_media_ffmpeg"],
+        enable_gpu_memory_service=entry["enable_gpu_memory_service"],
         nixl_ref=_string(entry, "nixl_ref", source, section),
         base_image=tables["base_image"],
         runtime_image=tables["runtime_image"],
+        device_versions=tables["device_versions"],
+        pins=_string_map(pins, source, f"{section}.pins"),
+    )
+
+
+def _versions(table: Mapping[str, Any], source: str) -> VersionPolicy:
+    _check_keys(table, source, "versions", required=("follow", "independent"))
+    globs = {}
+    for key in ("follow", "independent"):
+        values = table[key]
+        if not isinstance(values, list) or not all(isinstance(value, str) and value for value in values):
+            raise PipelineInputError(f"{source} [versions]: {key!r} must be a list of path globs")
+        globs[key] = tuple(values)
+    try:
+        return VersionPolicy(**globs)
+    except ValueError as err:
+        raise PipelineInputError(f"{source} [versions]: {err}") from None
+
+
+def _release(table: Mapping[str, Any], source: str) -> Release:
+    _check_keys(table, source, "release", required=("ngc_namespace", "helm_chart", "ngc_repositories"))
+    repositories = _table(table, "ngc_repositories", source)
+    _check_keys(repositories, source, "release.ngc_repositories", required=NGC_IMAGES)
+    return Release(
+        ngc_namespace=_string(table, "ngc_namespace", source, "release"),
+        ngc_repositories=_string_map(repositories, source, "release.ngc_repositories"),
+        helm_chart=_string(table, "helm_chart", source, "release"),
     )

@@ -60,6 +60,7 @@ class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
         from .errors import PipelineInputError
         from .versions import VERSION_FILE_NAMES, workspace_version
 
+        policy = (await self._context()).versions
         paths = [path for name in VERSION_FILE_NAMES for path in await self.source.glob(f"**/{name}")]
         texts = await asyncio.gather(*(self.source.file(path).contents() for path in paths))
         with tempfile.TemporaryDirectory() as local:
@@ -67,7 +68,7 @@ class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
                 (Path(local) / path).parent.mkdir(parents=True, exist_ok=True)
                 (Path(local) / path).write_text(text)
             try:
-                return workspace_version(Path(local), label="the source directory")
+                return workspace_version(Path(local), policy, label="the source directory")
             except PipelineInputError as error:
                 # Name files as they are in the checkout, not in this temporary copy of it.
                 message = str(error).replace(f"{local}/", "").replace(local, "the source directory")
@@ -75,13 +76,14 @@ class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
 
     @function
     async def version(self) -> str:
-        """The checkout's version, after checking that every pin agrees (Cargo, pyprojects, charts)."""
+        """The checkout's version, after checking every pin (Cargo manifests and locks, pyprojects, charts)."""
         return await self._workspace_version()
 
     @function
     @check
     async def versions_agree(self) -> None:
-        """Fail when any version pin in the checkout disagrees with the Cargo workspace version."""
+        """Fail when a version pin disagrees with the Cargo workspace version (or, for a reference to an
+        independently versioned package, with that package's version)."""
         await self._workspace_version()
 
     @function

@@ -16,12 +16,7 @@ from .errors import PipelineInputError
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "container" / "templates"
 
-PLATFORMS = {
-    "linux/amd64": "amd64",
-    "amd64": "amd64",
-    "linux/arm64": "arm64",
-    "arm64": "arm64",
-}
+ARCHITECTURES = ("amd64", "arm64")
 
 # Stages rendered after dynamo_base, in order; the target's stage is the last one.
 _TARGET_STAGES = {
@@ -37,15 +32,21 @@ _TARGET_STAGES = {
 
 
 def normalise_platform(platform: str) -> str:
-    """"linux/amd64" -> "amd64", "linux/arm64" -> "arm64", both (comma-separated) -> "multi"."""
-    parts = {part.strip() for part in platform.split(",") if part.strip()}
-    unknown = sorted(parts - PLATFORMS.keys())
-    if not parts or unknown:
-        raise PipelineInputError(
-            f"platform {platform!r} not supported; allowed: linux/amd64, linux/arm64 or both comma-separated"
-        )
-    arches = {PLATFORMS[part] for part in parts}
-    return "multi" if len(arches) > 1 else arches.pop()
+    """"linux/amd64" -> "amd64", "linux/arm64" -> "arm64", a comma-separated list -> "multi".
+
+    Upstream's render.py rules exactly: each comma-separated part's architecture is what follows its last
+    "/", it must be amd64 or arm64 (so an empty part, as in "linux/amd64,", is an error), and more than one
+    part is "multi" even when they repeat.
+    """
+    parts = [part.strip() for part in platform.split(",")]
+    for part in parts:
+        arch = part.split("/")[-1]
+        if arch not in ARCHITECTURES:
+            raise PipelineInputError(
+                f"platform {platform!r}: architecture {arch!r} not supported; allowed: amd64, arm64 "
+                "(linux/amd64, linux/arm64 or both comma-separated)"
+            )
+    return "multi" if len(parts) > 1 else parts[0].split("/")[-1]
 
 
 def dockerfile_name(ctx: Context, framework: str, target: str, device: str, cuda: str | None, platform: str) -> str:
@@ -72,7 +73,9 @@ def _variables(ctx: Context, combo: Combination, platform: str) -> dict[str, obj
         "cuda": combo.cuda,
         "platform": platform,
         "fw": combo.framework,
+        "framework_version": combo.framework_version,
         "tools": ctx.tools,
+        "native": ctx.native,
         "workspace": ctx.workspace,
         "images": {key: image.pinned for key, image in ctx.images.items()},
         "base_image": ctx.base_image(combo).pinned,

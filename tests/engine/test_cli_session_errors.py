@@ -27,6 +27,6 @@ def test_build_all_input_error_inside_the_session_is_one_line(engine_env: dict[s
     assert "Traceback" not in result.stdout + result.stderr, result.stderr[-3000:]
     assert result.returncode == 2, result.stderr[-3000:]
     last_line = result.stderr.strip().splitlines()[-1]
-    assert last_line == "error: workspace root the source directory has no pyproject.toml (expected pyproject.toml)"
+    assert last_line == "error: the source directory is not a Dynamo checkout: it has no pyproject.toml (expected pyproject.toml)"
     assert "/tmp" not in last_line
     assert not (tmp_path / "out").exists()

@@ -50,12 +50,13 @@ def workspace(root_text: str) -> CargoWorkspace:
 
 
 def test_member_dirs_of_example(root_text: str) -> None:
-    """The [workspace] members list, in order; the Python bindings are not a member."""
+    """The [workspace] members list, in order; the Python bindings are not a member, their codegen is."""
     assert CargoWorkspace.member_dirs(ROOT, root_text) == [
         "lib/runtime",
         "lib/llm",
         "launch/dynamo-run",
         "lib/bindings/c",
+        "lib/bindings/python/codegen",
     ]
 
 
@@ -67,6 +68,7 @@ def test_example_members_and_features(workspace: CargoWorkspace) -> None:
         "dynamo-llm": frozenset(),
         "dynamo-run": frozenset({"default", "cuda", "metal", "tokio-console"}),
         "libdynamo_llm": frozenset(),
+        "dynamo-codegen": frozenset(),
     }
 
 
@@ -159,7 +161,7 @@ def test_unknown_package_lists_members(workspace: CargoWorkspace) -> None:
         workspace.check_features(["dynamo-typo/cuda"])
     message = str(raised.value)
     assert message.startswith("Cargo.toml: feature 'dynamo-typo/cuda' names unknown package 'dynamo-typo'")
-    assert "members: dynamo-llm, dynamo-run, dynamo-runtime, libdynamo_llm" in message
+    assert "members: dynamo-codegen, dynamo-llm, dynamo-run, dynamo-runtime, libdynamo_llm" in message
 
 
 def test_unknown_feature_lists_package_features(workspace: CargoWorkspace) -> None:

@@ -47,8 +47,19 @@ def test_tags_frontend_and_release():
     assert runner.invoke(app, ["tags", "frontend", "abc1234"]).stdout.split() == ["abc1234-frontend"]
     result = runner.invoke(app, ["tags", "release", "1.1.0", "v1.1.0-rc1", "v1.1.0-rc2"])
     assert result.exit_code == 0
-    assert result.stdout.split() == ["v1.1.0-rc3", "1.1.0rc3"]
+    assert result.stdout.split() == ["v1.1.0-rc3", "1.1.0rc3", "1.1.0-rc3"]
+    assert runner.invoke(app, ["tags", "release", "1.1.0"]).stdout.split() == ["v1.1.0-rc0", "1.1.0rc0", "1.1.0-rc0"]
+    assert runner.invoke(app, ["tags", "release", "1.1.0", "--rc", "7"]).stdout.split()[0] == "v1.1.0-rc7"
     assert runner.invoke(app, ["tags", "release", "one"]).exit_code == 2
+
+
+def test_tags_promote():
+    result = runner.invoke(app, ["tags", "promote", "abc1234", "1.1.0", "v1.1.0-rc0"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 11
+    assert lines[4] == "abc1234-trtllm-runtime-cuda13 -> ai-dynamo/tensorrtllm-runtime:1.1.0rc1-cuda13"
+    assert runner.invoke(app, ["tags", "promote", "HEAD", "1.1.0"]).exit_code == 2
 
 
 def test_render_to_directory(tmp_path):
@@ -70,30 +81,43 @@ def test_render_forbidden_pair_exits_2():
     assert "allowed: 13.1" in result.stderr
 
 
+EXAMPLE = DEFAULT_CONTEXT.parent.parent / "examples" / "mini-dynamo"
+
+
 @pytest.fixture
-def fake_versions(monkeypatch):
-    """Stand in for pipeline.versions so the CLI's skew reporting is tested on its own."""
-    import pipeline.versions as versions
+def checkout(tmp_path):
+    """A copy of the example checkout, safe to edit."""
+    import shutil
 
-    class Pin:
-        def __init__(self, file, key, version):
-            self.file, self.key, self.version = file, key, version
-
-    pins = {"skewed": [Pin("Cargo.toml", "workspace.package.version", "1.1.0"), Pin("pyproject.toml", "project.version", "1.0.0")]}
-    monkeypatch.setattr(versions, "read_versions", lambda root: pins.get(root.name, []))
-    monkeypatch.setattr(versions, "skew", lambda found: found)
+    copy = tmp_path / "mini-dynamo"
+    shutil.copytree(EXAMPLE, copy, ignore=shutil.ignore_patterns("target", "dist", "__pycache__"))
+    return copy
 
 
-def test_versions_check_reports_skew(fake_versions, tmp_path):
-    result = runner.invoke(app, ["versions", "check", str(tmp_path / "skewed")])
+def test_versions_check_reports_skew(checkout):
+    chart = checkout / "deploy/helm/charts/platform/Chart.yaml"
+    chart.write_text(chart.read_text().replace("dynamo-operator\n    version: 1.1.0", "dynamo-operator\n    version: 1.0.0"))
+    lock = checkout / "Cargo.lock"
+    lock.write_text(lock.read_text().replace('name = "dynamo-llm"\nversion = "1.1.0"', 'name = "dynamo-llm"\nversion = "1.0.0"'))
+    result = runner.invoke(app, ["versions", "check", str(checkout)])
     assert result.exit_code == 1
-    assert result.stdout.splitlines() == ["Cargo.toml:workspace.package.version = 1.1.0", "pyproject.toml:project.version = 1.0.0"]
+    assert result.stdout.splitlines() == [
+        "Cargo.lock:package[dynamo-llm].version = 1.0.0 (expected 1.1.0)",
+        "deploy/helm/charts/platform/Chart.yaml:dependencies[dynamo-operator].version = 1.0.0 (expected 1.1.0)",
+    ]
 
 
-def test_versions_check_ok(fake_versions, tmp_path):
-    result = runner.invoke(app, ["versions", "check", str(tmp_path / "clean")])
+def test_versions_check_ok(checkout):
+    result = runner.invoke(app, ["versions", "check", str(checkout)])
     assert result.exit_code == 0
-    assert "versions agree" in result.stdout
+    assert result.stdout == f"{checkout}: 29 pins agree (5 in independently versioned files)\n"
+
+
+def test_versions_check_of_a_directory_that_is_not_dynamo_is_one_line(tmp_path):
+    (tmp_path / "Cargo.toml").write_text("[workspace]\n")
+    result = runner.invoke(app, ["versions", "check", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "is not a Dynamo checkout: it has no pyproject.toml" in result.stderr
 
 
 def test_engine_sub_app_is_registered():

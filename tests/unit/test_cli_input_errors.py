@@ -28,10 +28,12 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
     return {
         "context validate": (["context", "validate", "--context", str(malformed)], f"{malformed}: malformed TOML"),
         "context show": (["context", "show", "--overlay", "missing.toml"], "missing.toml: cannot read"),
+        "context diff": (["context", "diff", str(malformed)], f"{malformed}: malformed YAML at line 2"),
         "versions check": (["versions", "check", str(not_a_checkout)], "has no Cargo.toml"),
         "tags image": (["tags", "image", "abc1234", "mlx", "runtime"], "container/context.toml: unknown framework 'mlx'"),
         "tags frontend": (["tags", "frontend", "XYZ"], "sha 'XYZ' must be 7 to 40 lowercase hex digits"),
         "tags release": (["tags", "release", "one"], "version 'one' must look like X.Y.Z"),
+        "tags promote": (["tags", "promote", "abc1234", "1.1.0", "--rc", "-1"], "rc number -1 must be a non-negative"),
         "render": (["render", "trtllm", "runtime", "--cuda-version", "12.9"], "allowed: 13.1"),
         "build-all --commit-sha": (
             ["build-all", "-o", str(tmp / "out"), "--commit-sha", "xyz"], "sha 'xyz' must be 7 to 40 lowercase hex digits"
@@ -47,7 +49,8 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
 
 
 COMMANDS = (
-    "context validate", "context show", "versions check", "tags image", "tags frontend", "tags release", "render",
+    "context validate", "context show", "context diff", "versions check", "tags image", "tags frontend",
+    "tags release", "tags promote", "render",
     "build-all --commit-sha", "build-all --source", "build-all --overlay",
 )
 

@@ -103,10 +103,51 @@ def test_valid_combination_resolves_images(ctx):
     assert ctx.runtime_image(ctx.combination("dynamo", "runtime", "cuda", "12.9")) is None
 
 
-def test_cpu_device_ignores_cuda_version(ctx):
+def test_cpu_device_checks_then_drops_cuda_version(ctx):
     combo = ctx.combination("vllm", "runtime", "cpu", "12.9")
     assert combo.cuda is None and combo.device_key == "cpu"
     assert ctx.base_image(combo).key == "ubuntu"
+    assert combo.framework_version == "0.16.0"
+    # As upstream's validate_args: the CUDA value is checked on every device.
+    with pytest.raises(PipelineInputError, match=r"CUDA version '13\.1' not allowed; allowed: 12\.9, 13\.0 \(checked for device cpu"):
+        ctx.combination("vllm", "runtime", "cpu", "13.1")
+    with pytest.raises(PipelineInputError, match="CUDA version None not allowed"):
+        ctx.combination("vllm", "runtime", "xpu", None)
+
+
+def test_upstream_pins_are_modelled(ctx):
+    assert ctx.native == {
+        "nixl_ucx_ref": "v1.20.x", "nixl_gdrcopy_ref": "v2.5.1", "nixl_libfabric_ref": "v2.3.0",
+        "ffmpeg_version": "7.1", "efa_version": "1.47.0",
+    }  # fmt: skip
+    assert ctx.frameworks["vllm"].pins["flashinf_ref"] == "v0.6.6"
+    assert ctx.frameworks["trtllm"].pins["torch_version"] == "2.11.0a0+eb65b36914.nv26.2"
+    assert all(fw.enable_gpu_memory_service for fw in ctx.frameworks.values())
+    assert ctx.frameworks["vllm"].device_versions == {"xpu": "0.17.1", "cpu": "0.16.0"}
+    assert ctx.release.ngc_repositories["trtllm"] == "tensorrtllm-runtime"
+    assert "vllm.modelexpress_ref" in ctx.upstream_unused
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('lmcache_ref = "0.4.2"\n', 'lmcache_ref = "0.4.2"\nlmcache = "0.4.2"\n',
+         r"mem\.toml \[frameworks\.vllm\.pins\]: unknown key 'lmcache'; allowed: flashinf_ref"),
+        ('torchdata_ver = "0.11.0"\n', "", r"\[frameworks\.trtllm\.pins\]: missing key\(s\) torchdata_ver"),
+        ('efa_version = "1.47.0"\n', 'efa = "1.47.0"\n', r"mem\.toml \[native\]: unknown key 'efa'; allowed: nixl_ucx_ref"),
+        ('device_versions = { "xpu" = "0.17.1", "cpu" = "0.16.0" }', 'device_versions = { "rocm" = "0.1" }',
+         r"\[frameworks\.vllm\]: device_versions key 'rocm' is no valid device"),
+        ('snapshot-agent = "snapshot-agent"\n', "", r"\[release\.ngc_repositories\]: missing key\(s\) snapshot-agent"),
+        ('enable_kvbm = false\n', 'enable_kvbm = false\nenable_gpu = true\n',
+         r"\[frameworks\.sglang\]: unknown key 'enable_gpu'"),
+        ('independent = [\n', 'independent = "benchmarks"\nx = [\n', r"\[versions\]: unknown key 'x'"),
+    ],
+)
+def test_new_sections_reject_unknown_and_missing_keys(old, new, message):
+    text = DEFAULT_CONTEXT.read_text()
+    assert old in text
+    with pytest.raises(PipelineInputError, match=message):
+        parse_context(text.replace(old, new, 1), source="mem.toml")
 
 
 @pytest.mark.parametrize(

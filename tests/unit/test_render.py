@@ -84,15 +84,24 @@ def test_forbidden_combination_is_rejected(ctx):
 
 @pytest.mark.parametrize(
     ("platform", "expected"),
-    [("linux/amd64", "amd64"), ("arm64", "arm64"), ("linux/amd64,linux/arm64", "multi"), ("amd64,linux/amd64", "amd64")],
+    [
+        ("linux/amd64", "amd64"),
+        ("arm64", "arm64"),
+        (" linux/arm64 ", "arm64"),
+        ("linux/amd64,linux/arm64", "multi"),
+        # As upstream's render.py: a repeated platform is still "multi", and only the part after the last
+        # "/" is read, so an OS other than linux passes.
+        ("amd64,linux/amd64", "multi"),
+        ("windows/amd64", "amd64"),
+    ],
 )
 def test_normalise_platform(platform, expected):
     assert normalise_platform(platform) == expected
 
 
-@pytest.mark.parametrize("platform", ["linux/s390x", "", "windows/amd64"])
+@pytest.mark.parametrize("platform", ["linux/s390x", "", "linux/amd64,", ",arm64", "linux/arm64/v8", "AMD64"])
 def test_bad_platform(platform):
-    with pytest.raises(PipelineInputError, match="allowed: linux/amd64, linux/arm64"):
+    with pytest.raises(PipelineInputError, match=r"not supported; allowed: amd64, arm64 \(linux/amd64, linux/arm64"):
         normalise_platform(platform)
 
 
@@ -100,6 +109,25 @@ def test_dockerfile_name(ctx):
     assert dockerfile_name(ctx, "vllm", "runtime", "cuda", "12.9", "linux/amd64") == (
         "vllm-runtime-cuda12.9-amd64-rendered.Dockerfile"
     )
-    assert dockerfile_name(ctx, "vllm", "dev", "cpu", None, "linux/amd64,linux/arm64") == (
+    assert dockerfile_name(ctx, "vllm", "dev", "cpu", "12.9", "linux/amd64,linux/arm64") == (
         "vllm-dev-cpu-multi-rendered.Dockerfile"
     )
+
+
+def test_vllm_off_cuda_uses_the_device_version_and_pins(ctx):
+    cpu = render(ctx, "vllm", "framework", "cpu", "12.9", "amd64")
+    xpu = render(ctx, "vllm", "framework", "xpu", "13.0", "amd64")
+    assert "--vllm-ref v0.16.0" in cpu and "--cuda-version" not in cpu
+    assert "--vllm-ref v0.17.1" in xpu
+    cuda = render(ctx, "vllm", "framework", "cuda", "12.9", "amd64")
+    assert "--vllm-ref v0.19.1" in cuda and "--cuda-version 12.9" in cuda
+    assert "--flashinf-ref v0.6.6" in cuda and "--lmcache-ref 0.4.2" in cuda and "--max-jobs 10" in cuda
+
+
+def test_native_pins_reach_the_global_args(ctx):
+    text = render(ctx, "sglang", "runtime", "cuda", "12.9", "amd64")
+    for line in ("ARG NIXL_REF=v1.0.1", "ARG NIXL_UCX_REF=v1.20.x", "ARG NIXL_GDRCOPY_REF=v2.5.1",
+                 "ARG NIXL_LIBFABRIC_REF=v2.3.0", "ARG FFMPEG_VERSION=7.1", "ARG EFA_VERSION=1.47.0",
+                 "ARG ENABLE_GPU_MEMORY_SERVICE=true", "ARG ENABLE_MEDIA_FFMPEG=true"):
+        assert line in text.splitlines()
+    assert "--extra-index-url https://pypi.nvidia.com/" in render(ctx, "trtllm", "framework", "cuda", "13.1", "amd64")
