@@ -33,6 +33,7 @@ REQUIRED_IMAGES = (
     "frontend", "epp_default", "planner_runtime", "operator_runtime", "epp_runtime", "trivy", "redis",
 )  # fmt: skip
 WORKSPACE_KEYS = ("python_bindings", "c_bindings", "operator", "epp")
+SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # Trivy's, lowest first
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _CUDA_VERSION = re.compile(r"\d+\.\d+")
@@ -99,6 +100,14 @@ class Workspace:
 
 
 @dataclass(frozen=True)
+class ScanPolicy:
+    """[scan]: findings at or above `severity` block a publish; `ignore_file` lists accepted IDs."""
+
+    severity: str = "HIGH"
+    ignore_file: str = ""  # Trivy's .trivyignore format, relative to the module root
+
+
+@dataclass(frozen=True)
 class Context:
     """Everything container/context.toml says, after overlays and overrides."""
 
@@ -109,6 +118,7 @@ class Context:
     frameworks: Mapping[str, Framework]
     workspace: Workspace
     registry: str
+    scan: ScanPolicy = ScanPolicy()
 
     def image(self, key: str) -> ImageRef:
         """The image under `key`."""
@@ -176,7 +186,9 @@ def load_context(
 def parse_context(text: str, *, source: str) -> Context:
     """Parse context TOML text; `source` names it in error messages."""
     data = _parse_toml(text, source)
-    _check_keys(data, source, "", required=("dagger", "tools", "images", "frameworks", "workspace", "registry"))
+    _check_keys(
+        data, source, "", required=("dagger", "tools", "images", "frameworks", "workspace", "registry"), optional=("scan",)
+    )
     dagger_table = _table(data, "dagger", source)
     _check_keys(dagger_table, source, "dagger", required=("version",))
     tools = _string_map(_table(data, "tools", source), source, "tools")
@@ -201,7 +213,20 @@ def parse_context(text: str, *, source: str) -> Context:
         frameworks=frameworks,
         workspace=Workspace(**_string_map(workspace_table, source, "workspace")),
         registry=_string(registry_table, "default", source, "registry"),
+        scan=_scan_policy(data.get("scan", {}), source),
     )
+
+
+def _scan_policy(table: Any, source: str) -> ScanPolicy:
+    if not isinstance(table, dict):
+        raise PipelineInputError(f"{source}: 'scan' must be a table")
+    _check_keys(table, source, "scan", optional=("severity", "ignore_file"))
+    policy = ScanPolicy(**_string_map(table, source, "scan"))
+    if policy.severity not in SEVERITIES:
+        raise PipelineInputError(
+            f"{source} [scan]: severity {policy.severity!r} unknown; allowed: {', '.join(SEVERITIES)}"
+        )
+    return policy
 
 
 def apply_overlay(ctx: Context, text: str, *, source: str) -> Context:
