@@ -16,6 +16,7 @@ import dagger
 from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
 
 from .build_all import BuildAllStage
+from .errors import PipelineInputError
 from .publish import (
     Image, Password, Publish, Published, Registry, RegistryService, SignKey, SignPassword, Username,
 )  # fmt: skip
@@ -145,12 +146,16 @@ class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
             trivy_db=trivy_db, ignore_file=ignore_file,
         )  # fmt: skip
 
+    async def _built_images(self, sha: str) -> list[Image]:
+        """The images build-all builds, named for the tag scheme (none yet: build-all builds no image)."""
+        raise PipelineInputError("build-all builds no images yet: pass --name and --variants")
+
     @function(cache="never")
     async def publish(
         self,
-        name: Annotated[str, Doc("Image name: operator, frontend, or <framework>-<target>[-efa]-cuda<X.Y> / -cpu")],
-        variants: Annotated[list[dagger.Container], Doc("The image, one container per platform")],
-        sha: Annotated[str, Doc("Git commit SHA it was built from")],
+        sha: Annotated[str, Doc("Git commit SHA the images were built from")],
+        name: Annotated[str, Doc("Publish only this image: operator, frontend, <framework>-<target>-cuda<X.Y>")] = "",
+        variants: Annotated[list[dagger.Container] | None, Doc("That image, one container per platform")] = None,
         registry: Registry = "",
         username: Username = "",
         password: Password = None,
@@ -162,11 +167,17 @@ class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
         branch: Annotated[str, Doc("Branch built; 'main' adds the main-* aliases")] = "",
         dry_run: Annotated[bool, Doc("Scan and print what would be pushed; push and sign nothing")] = False,
     ) -> Published:
-        """Scan an image, then push it in Dynamo's tag scheme (one manifest for all platforms), annotated and signed."""
+        """Scan, then push in Dynamo's tag scheme (one manifest for all platforms), annotated and signed.
+
+        Without --name, every image build-all builds; nothing is pushed unless all pass the scan.
+        """
+        if bool(name) != bool(variants):
+            raise PipelineInputError("--name and --variants go together")
+        images = [Image(name=name, variants=variants)] if name else await self._built_images(sha)
         publisher = self.publisher(
             registry, username, password, registry_service, sign_key, sign_password, trivy_db, ignore_file
         )
-        return await publisher.images([Image(name=name, variants=variants)], sha, branch, dry_run=dry_run)
+        return await publisher.images(images, sha, branch, dry_run=dry_run)
 
     @function(cache="never")
     async def promote(
