@@ -129,14 +129,14 @@ def operator_variants(dag, ctx: Context, nonce: str) -> list[dagger.Container]:
     ]
 
 
-def publisher(dag, registry: Registry, db: dagger.Directory, **kwargs) -> Publish:
+def publisher(dag, running: Registry, db: dagger.Directory, **kwargs) -> Publish:
     from pipeline.main import SOURCE_IGNORE
 
     return Publish(
         source=dag.host().directory(str(EXAMPLE_WORKSPACE), exclude=SOURCE_IGNORE),
         overlay=dag.host().file(os.environ["DYNAMO_PIPELINE_OVERLAY"]),
-        registry=kwargs.pop("registry", REPOSITORY), username=USER, password=kwargs.pop("password", registry.secret),
-        registry_service=registry.service, trivy_db=db, **kwargs,
+        registry=kwargs.pop("registry", REPOSITORY), username=USER, password=kwargs.pop("password", running.secret),
+        registry_service=running.service, trivy_db=db, **kwargs,
     )  # fmt: skip
 
 
