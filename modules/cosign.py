@@ -49,11 +49,16 @@ class Cosign:
         return ["--allow-http-registry", "--allow-insecure-registry"] if access.insecure else []
 
     def generate_key_pair(self, password: dagger.Secret) -> dagger.Directory:
-        """cosign.key (encrypted with `password`) and cosign.pub."""
+        """A new cosign.key (encrypted with `password`) and cosign.pub.
+
+        Never from the cache: a secret's value is not part of the cache key, so a cached pair
+        could be encrypted with another password.
+        """
         return (
             self._container()
             .with_workdir("/keys")
             .with_secret_variable("COSIGN_PASSWORD", password)
+            .with_(side_effect)
             .with_exec(["cosign", "generate-key-pair"])
             .directory("/keys")
         )

@@ -101,7 +101,8 @@ def split_target(target: str) -> tuple[str, str]:
 
 def context_digest(ctx: Context) -> str:
     """sha256 of the resolved context (versions and pinned images after overlays): which pins built it."""
-    text = json.dumps(ctx.as_dict(), sort_keys=True, separators=(",", ":"))
+    pins = {key: value for key, value in ctx.as_dict().items() if key != "source"}  # where it was read is no pin
+    text = json.dumps(pins, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 

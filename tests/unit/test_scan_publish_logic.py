@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -156,6 +157,7 @@ def test_provenance_names_source_revision_context_and_builder() -> None:
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", annotations[CONTEXT_ANNOTATION])
     overlaid = load_context(overlay=REPO / "container" / "overlays" / "offline.toml")
     assert context_digest(overlaid) != context_digest(ctx)  # other pins, another digest
+    assert context_digest(dataclasses.replace(ctx, source="elsewhere.toml")) == context_digest(ctx)
     plan = publish_plan(["r/x:a", "r/x:b"], ["linux/amd64", "linux/arm64"], annotations, False, "HIGH")
     assert "push r/x:a (linux/amd64, linux/arm64)" in plan.splitlines()
     assert f"annotate {REVISION_ANNOTATION}={SHA}" in plan.splitlines()
