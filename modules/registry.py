@@ -98,7 +98,11 @@ def side_effect(ctr: dagger.Container) -> dagger.Container:
 
 
 def htpasswd_file(base_image: str, username: str, password: dagger.Secret) -> dagger.File:
-    """A bcrypt htpasswd file (Debian's apache2-utils) for `username`; the password comes from a Secret."""
+    """A bcrypt htpasswd file (Debian's apache2-utils) for `username`; the password comes from a Secret.
+
+    Made anew every time: a secret's value is not in the cache key, so a cached file could hold
+    the password before a rotation.
+    """
     return (
         dag.container()
         .from_(base_image)
@@ -106,6 +110,7 @@ def htpasswd_file(base_image: str, username: str, password: dagger.Secret) -> da
                     "apt-get install -y -qq --no-install-recommends apache2-utils >/dev/null"])  # fmt: skip
         .with_env_variable("REGISTRY_USERNAME", username)
         .with_secret_variable("REGISTRY_PASSWORD", password)
+        .with_(side_effect)
         .with_exec(["sh", "-c", 'printf %s "$REGISTRY_PASSWORD" | htpasswd -niB "$REGISTRY_USERNAME" > /htpasswd'])
         .file("/htpasswd")
     )
