@@ -18,7 +18,15 @@ from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
 from .build_all import BuildAllStage
 from .errors import PipelineInputError
 from .publish import (
-    Image, Password, Publish, Published, Registry, RegistryService, SignKey, SignPassword, Username,
+    Image,
+    Password,
+    Publish,
+    Published,
+    Registry,
+    RegistryService,
+    SignKey,
+    SignPassword,
+    Username,
 )  # fmt: skip
 from .rust import RustStage
 from .scan import IgnoreFile, Scan, TrivyDatabase

@@ -25,7 +25,7 @@ from pipeline.findings import ScanBlocked
 from pipeline.publish import Image, Publish
 from pipeline.refs import CONTEXT_ANNOTATION, REVISION_ANNOTATION, SOURCE_ANNOTATION, context_digest
 from tests.conftest import EXAMPLE_WORKSPACE
-from tests.engine.scan_fixtures import clean_db, go_builder, planted_db  # noqa: F401
+from tests.engine.scan_fixtures import go_builder
 
 SHA = "0123abcd4567"
 USER = "dynamo-ci"

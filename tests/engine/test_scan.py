@@ -18,7 +18,7 @@ from pipeline.context import Context
 from pipeline.findings import ScanBlocked, sarif_summary
 from pipeline.scan import Scan
 from tests.conftest import EXAMPLE_WORKSPACE
-from tests.engine.scan_fixtures import PLANTED_ID, PLANTED_PACKAGE, clean_db, planted_db  # noqa: F401
+from tests.engine.scan_fixtures import PLANTED_ID, PLANTED_PACKAGE
 
 
 def fake_aws_key() -> str:
