@@ -51,6 +51,7 @@ FRAMEWORK_PINS: Mapping[str, tuple[str, ...]] = {
 }  # fmt: skip
 # Images release.yml promotes to NGC, and the NGC repository each one lands in.
 NGC_IMAGES = ("vllm", "sglang", "trtllm", "frontend", "operator", "planner", "snapshot-agent")
+SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # Trivy's, lowest first
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _CUDA_VERSION = re.compile(r"\d+\.\d+")
@@ -134,6 +135,14 @@ class Release:
 
 
 @dataclass(frozen=True)
+class ScanPolicy:
+    """[scan]: findings at or above `severity` block a publish; `ignore_file` lists accepted IDs."""
+
+    severity: str = "HIGH"
+    ignore_file: str = ""  # Trivy's .trivyignore format, relative to the module root
+
+
+@dataclass(frozen=True)
 class Context:
     """Everything container/context.toml says, after overlays and overrides."""
 
@@ -148,6 +157,7 @@ class Context:
     versions: VersionPolicy
     release: Release
     upstream_unused: Mapping[str, str]  # upstream context.yaml key -> why no stage uses it
+    scan: ScanPolicy = ScanPolicy()
 
     def image(self, key: str) -> ImageRef:
         """The image under `key`."""
@@ -224,7 +234,7 @@ def parse_context(text: str, *, source: str) -> Context:
         source,
         "",
         required=("dagger", "tools", "images", "frameworks", "workspace", "registry", "native", "versions", "release"),
-        optional=("upstream_unused",),
+        optional=("upstream_unused", "scan"),
     )
     dagger_table = _table(data, "dagger", source)
     _check_keys(dagger_table, source, "dagger", required=("version",))
@@ -258,7 +268,20 @@ def parse_context(text: str, *, source: str) -> Context:
         upstream_unused=_string_map(_table(data, "upstream_unused", source), source, "upstream_unused")
         if "upstream_unused" in data
         else {},
+        scan=_scan_policy(data.get("scan", {}), source),
     )
+
+
+def _scan_policy(table: Any, source: str) -> ScanPolicy:
+    if not isinstance(table, dict):
+        raise PipelineInputError(f"{source}: 'scan' must be a table")
+    _check_keys(table, source, "scan", optional=("severity", "ignore_file"))
+    policy = ScanPolicy(**_string_map(table, source, "scan"))
+    if policy.severity not in SEVERITIES:
+        raise PipelineInputError(
+            f"{source} [scan]: severity {policy.severity!r} unknown; allowed: {', '.join(SEVERITIES)}"
+        )
+    return policy
 
 
 def apply_overlay(ctx: Context, text: str, *, source: str) -> Context:

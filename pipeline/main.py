@@ -16,7 +16,20 @@ import dagger
 from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
 
 from .build_all import BuildAllStage
+from .errors import PipelineInputError
+from .publish import (
+    Image,
+    Password,
+    Publish,
+    Published,
+    Registry,
+    RegistryService,
+    SignKey,
+    SignPassword,
+    Username,
+)  # fmt: skip
 from .rust import RustStage
+from .scan import IgnoreFile, Scan, TrivyDatabase
 from .stage import Stage
 from .wheels import WheelsStage
 
@@ -124,3 +137,73 @@ class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
         cuda = cuda_version or None
         name = dockerfile_name(ctx, framework, target, device, cuda, platform)
         return dag.directory().with_new_file(name, render(ctx, framework, target, device, cuda, platform)).file(name)
+
+    @function
+    def scan(self, trivy_db: TrivyDatabase = None, ignore_file: IgnoreFile = None) -> Scan:
+        """Trivy scans: `scan image --container=... --name=...`, `scan source-tree`; each has a `gate`."""
+        return Scan(**self.inputs(), trivy_db=trivy_db, ignore_file=ignore_file)
+
+    @function
+    def publisher(
+        self,
+        registry: Registry = "",
+        username: Username = "",
+        password: Password = None,
+        registry_service: RegistryService = None,
+        sign_key: SignKey = None,
+        sign_password: SignPassword = None,
+        trivy_db: TrivyDatabase = None,
+        ignore_file: IgnoreFile = None,
+    ) -> Publish:
+        """The publish stage with its registry, credentials and signing key (`images`, `promote`, `verify`)."""
+        return Publish(
+            **self.inputs(), registry=registry, username=username, password=password,
+            registry_service=registry_service, sign_key=sign_key, sign_password=sign_password,
+            trivy_db=trivy_db, ignore_file=ignore_file,
+        )  # fmt: skip
+
+    async def _built_images(self, sha: str) -> list[Image]:
+        """The images build-all builds, named for the tag scheme (none yet: build-all builds no image)."""
+        raise PipelineInputError("build-all builds no images yet: pass --name and --variants")
+
+    @function(cache="never")
+    async def publish(
+        self,
+        sha: Annotated[str, Doc("Git commit SHA the images were built from")],
+        name: Annotated[str, Doc("Publish only this image: operator, frontend, <framework>-<target>-cuda<X.Y>")] = "",
+        variants: Annotated[list[dagger.Container] | None, Doc("That image, one container per platform")] = None,
+        registry: Registry = "",
+        username: Username = "",
+        password: Password = None,
+        registry_service: RegistryService = None,
+        sign_key: SignKey = None,
+        sign_password: SignPassword = None,
+        trivy_db: TrivyDatabase = None,
+        ignore_file: IgnoreFile = None,
+        branch: Annotated[str, Doc("Branch built; 'main' adds the main-* aliases")] = "",
+        dry_run: Annotated[bool, Doc("Scan and print what would be pushed; push and sign nothing")] = False,
+    ) -> Published:
+        """Scan, then push in Dynamo's tag scheme (one manifest for all platforms), annotated and signed.
+
+        Without --name, every image build-all builds; nothing is pushed unless all pass the scan.
+        """
+        if bool(name) != bool(variants):
+            raise PipelineInputError("--name and --variants go together")
+        images = [Image(name=name, variants=variants)] if name else await self._built_images(sha)
+        publisher = self.publisher(
+            registry, username, password, registry_service, sign_key, sign_password, trivy_db, ignore_file
+        )
+        return await publisher.images(images, sha, branch, dry_run=dry_run)
+
+    @function(cache="never")
+    async def promote(
+        self,
+        source: Annotated[str, Doc("Published image by digest: host/path@sha256:...")],
+        target: Annotated[str, Doc("Where to copy it: host/path:tag")],
+        username: Username = "",
+        password: Password = None,
+        registry_service: RegistryService = None,
+    ) -> str:
+        """Copy a published image and its signatures by digest to another tag (a release without a rebuild)."""
+        publisher = self.publisher(username=username, password=password, registry_service=registry_service)
+        return await publisher.promote(source, target)

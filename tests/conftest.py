@@ -20,6 +20,9 @@ os.environ.setdefault("DAGGER_MAIN_OBJECT", "Dynamo")
 from pipeline.context import Context, load_context  # noqa: E402
 from localengine.layout import EngineLayout  # noqa: E402
 
+# Trivy databases with a planted advisory, shared by the scan and publish tests.
+pytest_plugins = ["tests.engine.scan_fixtures"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_WORKSPACE = REPO_ROOT / "examples" / "mini-dynamo"
 

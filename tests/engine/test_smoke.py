@@ -154,7 +154,7 @@ async def test_module_types_register_with_the_engine(dag) -> None:
         head, *rest = name.split("_")
         return head + "".join(part.title() for part in rest)
 
-    assert set(objects) == {"Dynamo", "CargoRun", "WheelBuild"}
+    assert set(objects) == {"Dynamo", "CargoRun", "WheelBuild", "Scan", "ScanReport", "Publish", "Image", "Published"}
     main, functions, _ = objects["Dynamo"]
     expected_functions = {
         camel(name): {camel(p) for p in inspect.signature(member).parameters if p != "self"}

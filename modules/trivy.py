@@ -1,0 +1,86 @@
+"""Trivy in a container: image tarballs and directories scanned offline against a given database.
+
+Dynamo-agnostic. The vulnerability database is a Directory (trivy.db + metadata.json), so a scan's
+cache key is the database's content: `download_database` refreshes it at most once a UTC day in
+a locked cache volume; tests pass a small database they build themselves.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+import dagger
+from dagger import dag
+
+CACHE_DIR = "/trivy"  # Trivy's --cache-dir: the database is read from <cache>/db
+OUT = "/out"
+REPORT_JSON = "report.json"
+REPORT_SARIF = "report.sarif"
+SBOM_CYCLONEDX = "sbom.cdx.json"
+
+# Nothing reaches the network during a scan: the database is given, Java's and the version check skipped.
+_OFFLINE = ["--cache-dir", CACHE_DIR, "--skip-db-update", "--skip-java-db-update", "--offline-scan",
+            "--skip-version-check", "--quiet"]  # fmt: skip
+
+
+def download_database(trivy_image: str, day: str | None = None) -> dagger.Directory:
+    """The public vulnerability database, downloaded into a locked cache volume at most once per `day`.
+
+    `day` (default: today, UTC) is part of the exec, so the engine reuses the download all day and
+    concurrent pipelines wait for one download instead of corrupting the volume.
+    """
+    day = day or datetime.datetime.now(datetime.UTC).date().isoformat()
+    return (
+        dag.container()
+        .from_(trivy_image)
+        .with_mounted_cache(
+            "/cache", dag.cache_volume("trivy-db"), sharing=dagger.CacheSharingMode.LOCKED
+        )
+        .with_env_variable("TRIVY_DB_DAY", day)
+        .with_exec(
+            ["sh", "-c", "trivy image --download-db-only --no-progress --cache-dir /cache "
+             "&& mkdir -p /out && cp -a /cache/db /out/db"]
+        )  # fmt: skip
+        .directory("/out/db")
+    )
+
+
+@dataclass(frozen=True)
+class Trivy:
+    """Trivy at a pinned image, reading `database` (trivy.db + metadata.json) and an optional ignore file."""
+
+    image: str
+    database: dagger.Directory
+    ignore_file: dagger.File | None = None
+
+    def _scanner(self) -> dagger.Container:
+        ctr = dag.container().from_(self.image).with_directory(f"{CACHE_DIR}/db", self.database)
+        if self.ignore_file is not None:
+            ctr = ctr.with_file("/scan/trivyignore", self.ignore_file)
+        return ctr
+
+    def _reports(self, ctr: dagger.Container, command: list[str]) -> dagger.Directory:
+        """Run one scan to JSON (every package listed), then convert it to SARIF and CycloneDX."""
+        ignore = ["--ignorefile", "/scan/trivyignore"] if self.ignore_file is not None else []
+        scan = [*command, *_OFFLINE, "--scanners", "vuln,secret", "--list-all-pkgs", *ignore,
+                "--format", "json", "--output", f"{OUT}/{REPORT_JSON}"]  # fmt: skip
+        return (
+            ctr.with_exec(["mkdir", "-p", OUT])
+            .with_exec(scan)
+            .with_exec(["trivy", "convert", "--format", "sarif", "--output", f"{OUT}/{REPORT_SARIF}",
+                        f"{OUT}/{REPORT_JSON}"])  # fmt: skip
+            .with_exec(["trivy", "convert", "--format", "cyclonedx", "--output", f"{OUT}/{SBOM_CYCLONEDX}",
+                        f"{OUT}/{REPORT_JSON}"])  # fmt: skip
+            .directory(OUT)
+        )
+
+    def scan_image(self, tarball: dagger.File) -> dagger.Directory:
+        """Scan an OCI image tarball (no registry involved); report.json, report.sarif, sbom.cdx.json."""
+        ctr = self._scanner().with_mounted_file("/scan/image.tar", tarball)
+        return self._reports(ctr, ["trivy", "image", "--input", "/scan/image.tar"])
+
+    def scan_directory(self, directory: dagger.Directory) -> dagger.Directory:
+        """Scan a source tree: lock files for vulnerabilities, every file for secrets."""
+        ctr = self._scanner().with_mounted_directory("/scan/src", directory)
+        return self._reports(ctr, ["trivy", "filesystem", "/scan/src"])

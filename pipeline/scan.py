@@ -1,0 +1,113 @@
+"""The scan stage: Trivy over image tarballs and the source tree, gated by the context's [scan] policy.
+
+`dagger call scan image --container=... --name=operator` returns a ScanReport (Trivy JSON, SARIF,
+a CycloneDX SBOM, and the gate's verdict); `... gate` fails with a table of what blocks it.
+Images are scanned from their tarballs: nothing is pushed to be scanned.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import dagger
+from dagger import Doc, dag, field, function, object_type
+
+from modules.trivy import REPORT_JSON, REPORT_SARIF, SBOM_CYCLONEDX, Trivy, download_database
+
+from .errors import PipelineInputError
+from .findings import ScanBlocked, findings_from_trivy, findings_table, gate
+from .stage import MODULE_CONTEXT, Stage
+
+MODULE_ROOT = MODULE_CONTEXT.parent.parent
+
+TrivyDatabase = Annotated[
+    dagger.Directory | None,
+    Doc("Trivy database (trivy.db and metadata.json); default: the public one, refreshed at most daily"),
+]
+IgnoreFile = Annotated[dagger.File | None, Doc("Accepted findings (.trivyignore format); default: [scan] ignore_file")]
+
+
+@object_type
+class ScanReport:
+    """One scan: Trivy's reports and the severity gate's verdict."""
+
+    name: Annotated[str, Doc("What was scanned, e.g. the image name")] = field()
+    threshold: Annotated[str, Doc("Severity at and above which findings block")] = field()
+    passed: Annotated[bool, Doc("Whether nothing at or above the threshold was found")] = field()
+    verdict: Annotated[str, Doc("One-line summary, or the table of blocking findings")] = field()
+    findings: Annotated[str, Doc("Every finding as a table")] = field()
+    report: Annotated[dagger.File, Doc("Trivy's JSON report (every package listed)")] = field()
+    sarif: Annotated[dagger.File, Doc("The findings as SARIF (code-scanning upload)")] = field()
+    sbom: Annotated[dagger.File, Doc("CycloneDX SBOM")] = field()
+
+    @function
+    def gate(self) -> str:
+        """Fail with the table of blocking findings and the scanned name; otherwise the summary."""
+        if not self.passed:
+            raise ScanBlocked(self.verdict)
+        return self.verdict
+
+    @function
+    def files(self) -> dagger.Directory:
+        """The reports named after what was scanned: <name>.trivy.json, <name>.sarif, <name>.cdx.json."""
+        return (
+            dag.directory()
+            .with_file(f"{self.name}.trivy.json", self.report)
+            .with_file(f"{self.name}.sarif", self.sarif)
+            .with_file(f"{self.name}.cdx.json", self.sbom)
+        )
+
+
+@object_type
+class Scan(Stage):
+    """Trivy scans of images (from their tarballs) and of the source tree, gated by [scan] in the context."""
+
+    trivy_db: TrivyDatabase = None
+    ignore_file: IgnoreFile = None
+
+    async def _trivy(self) -> tuple[Trivy, str]:
+        """Trivy at the context's image, its database, the ignore file; and the severity threshold."""
+        ctx = await self._context()
+        ignore = self.ignore_file
+        if ignore is None and ctx.scan.ignore_file:
+            path = MODULE_ROOT / ctx.scan.ignore_file
+            if not path.is_file():
+                raise PipelineInputError(f"{ctx.source} [scan] ignore_file: {ctx.scan.ignore_file} not found")
+            ignore = dag.directory().with_new_file("trivyignore", path.read_text()).file("trivyignore")
+        trivy_image = ctx.image("trivy").pinned
+        database = self.trivy_db if self.trivy_db is not None else download_database(trivy_image)
+        return Trivy(trivy_image, database, ignore), ctx.scan.severity
+
+    @staticmethod
+    async def _report(name: str, threshold: str, reports: dagger.Directory) -> ScanReport:
+        findings = findings_from_trivy(json.loads(await reports.file(REPORT_JSON).contents()))
+        try:
+            verdict, passed = gate(name, findings, threshold), True
+        except ScanBlocked as blocked:
+            verdict, passed = str(blocked), False
+        return ScanReport(
+            name=name, threshold=threshold, passed=passed, verdict=verdict, findings=findings_table(findings),
+            report=reports.file(REPORT_JSON), sarif=reports.file(REPORT_SARIF), sbom=reports.file(SBOM_CYCLONEDX),
+        )  # fmt: skip
+
+    @function(cache="24h")
+    async def image(
+        self,
+        container: Annotated[dagger.Container, Doc("The image to scan (one platform)")],
+        name: Annotated[str, Doc("Its name in reports and errors, e.g. vllm-runtime-cuda12.9")],
+    ) -> ScanReport:
+        """Scan one image from its OCI tarball: OS packages, language packages and secrets in its layers."""
+        trivy, threshold = await self._trivy()
+        return await self._report(name, threshold, trivy.scan_image(container.as_tarball()))
+
+    @function(cache="24h")
+    async def source_tree(self) -> ScanReport:
+        """Scan the checkout: lock files (Cargo.lock, uv.lock, go.sum) for vulnerabilities, every file for secrets."""
+        trivy, threshold = await self._trivy()
+        return await self._report("source", threshold, trivy.scan_directory(self.source))
+
+    @function(cache="24h")
+    async def database(self) -> dagger.Directory:
+        """The vulnerability database scans read (the given one, or today's download)."""
+        return (await self._trivy())[0].database

@@ -1,0 +1,97 @@
+"""The scan stage on the engine: Trivy (built from the Go module proxy) against a planted database.
+
+The gate must block for real: the database holds a CRITICAL advisory for base-files, which the
+Debian stand-in images really contain, and images and the source tree carry a planted fake AWS key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import string
+
+import dagger
+import pytest
+
+from pipeline.context import Context
+from pipeline.findings import ScanBlocked, sarif_summary
+from pipeline.scan import Scan
+from tests.conftest import EXAMPLE_WORKSPACE
+from tests.engine.scan_fixtures import PLANTED_ID, PLANTED_PACKAGE
+
+
+def fake_aws_key() -> str:
+    """A credential shaped like an AWS access key ID, random so no allow-list knows it."""
+    return "AKIA" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(16))
+
+
+def scanner(dag, db: dagger.Directory, **kwargs) -> Scan:
+    from pipeline.main import SOURCE_IGNORE
+
+    source = kwargs.pop("source", None) or dag.host().directory(str(EXAMPLE_WORKSPACE), exclude=SOURCE_IGNORE)
+    return Scan(source=source, overlay=dag.host().file(os.environ["DYNAMO_PIPELINE_OVERLAY"]), trivy_db=db, **kwargs)
+
+
+def debian_image(dag, ctx: Context) -> dagger.Container:
+    """A small image of our own on the Debian stand-in (base-files is installed)."""
+    return dag.container().from_(ctx.image("python").pinned).with_new_file("/app/hello.txt", "hello\n")
+
+
+async def test_gate_blocks_on_the_planted_advisory_and_names_the_image(dag, offline_context, planted_db) -> None:
+    report = await scanner(dag, planted_db).image(debian_image(dag, offline_context), "hello-linux-amd64")
+    assert not report.passed and report.threshold == "HIGH"
+    assert report.verdict.startswith("scan of hello-linux-amd64: 1 finding(s) at or above HIGH block it")
+    blocking_row = report.verdict.splitlines()[2].split()
+    assert blocking_row[:4] == ["CRITICAL", "vulnerability", PLANTED_ID, PLANTED_PACKAGE]
+    with pytest.raises(ScanBlocked, match="scan of hello-linux-amd64"):
+        report.gate()
+    # The three reports are real files: Trivy's JSON, SARIF with the rule, a CycloneDX SBOM with the package.
+    trivy_json = json.loads(await report.report.contents())
+    assert trivy_json["Metadata"]["OS"] == {"Family": "debian", "Name": trivy_json["Metadata"]["OS"]["Name"]}
+    assert trivy_json["Metadata"]["OS"]["Name"].startswith("12")
+    summary = sarif_summary(await report.sarif.contents())
+    assert summary["rules"] == {PLANTED_ID: 1} and summary["tools"][0].startswith("Trivy")
+    sbom = json.loads(await report.sbom.contents())
+    assert sbom["bomFormat"] == "CycloneDX"
+    purls = [component.get("purl", "") for component in sbom["components"]]
+    assert any(purl.startswith(f"pkg:deb/debian/{PLANTED_PACKAGE}@") for purl in purls)
+    assert len(purls) > 50  # every package of the image, not only the vulnerable one
+    names = sorted(await report.files().entries())
+    assert names == ["hello-linux-amd64.cdx.json", "hello-linux-amd64.sarif", "hello-linux-amd64.trivy.json"]
+
+
+async def test_clean_database_passes_and_the_ignore_file_accepts_a_finding(
+    dag, offline_context, planted_db, clean_db
+) -> None:
+    image = debian_image(dag, offline_context)
+    clean = await scanner(dag, clean_db).image(image, "hello")
+    assert clean.passed and clean.gate().startswith("scan of hello: passed at HIGH")
+    ignore = dag.directory().with_new_file("trivyignore", f"{PLANTED_ID}\n").file("trivyignore")
+    accepted = await scanner(dag, planted_db, ignore_file=ignore).image(image, "hello")
+    assert accepted.passed and PLANTED_ID not in await accepted.report.contents()
+
+
+async def test_secret_scanner_finds_a_planted_credential_in_an_image(dag, offline_context, clean_db) -> None:
+    key = fake_aws_key()
+    # An image of one file: the secret scanner reads every layer, no OS needed (and the scan stays quick).
+    image = dag.container().with_new_file("/app/credentials.env", f"AWS_ACCESS_KEY_ID={key}\n")
+    report = await scanner(dag, clean_db).image(image, "leaky")
+    assert not report.passed
+    assert "secret  aws-access-key-id" in report.verdict and "/app/credentials.env" in report.verdict
+    for text in (report.verdict, await report.report.contents(), await report.sarif.contents()):
+        assert key not in text  # Trivy censors the match; the report never repeats it
+
+
+async def test_source_tree_scan_finds_a_planted_credential(dag, offline_context, clean_db) -> None:
+    from pipeline.main import SOURCE_IGNORE
+
+    example = dag.host().directory(str(EXAMPLE_WORKSPACE), exclude=SOURCE_IGNORE)
+    clean = await scanner(dag, clean_db, source=example).source_tree()
+    assert clean.passed, clean.verdict
+    lock_files = {result["Target"] for result in json.loads(await clean.report.contents()).get("Results", [])}
+    assert "Cargo.lock" in lock_files  # the lock files were read for vulnerabilities
+    leaky = example.with_new_file("deploy/credentials.env", f"AWS_ACCESS_KEY_ID={fake_aws_key()}\n")
+    report = await scanner(dag, clean_db, source=leaky).source_tree()
+    assert not report.passed and report.name == "source"
+    assert "aws-access-key-id" in report.verdict and "deploy/credentials.env" in report.verdict
