@@ -86,15 +86,35 @@ class GoMod:
     module: str
     go: str
     requires: dict[str, str]
+    # module -> (replacement, its version); the version is empty for a local directory
+    replaces: dict[str, tuple[str, str]]
+
+    def locked_requirements(self) -> list[tuple[str, str]]:
+        """The (module, version) pairs go.sum must record: requirements after replacements,
+        without those replaced by a local directory (nothing to hash)."""
+        pairs = []
+        for module, version in sorted(self.requires.items()):
+            new, new_version = self.replaces.get(module, (module, version))
+            if new_version:
+                pairs.append((new, new_version))
+        return pairs
 
 
 _GO_DIRECTIVE = re.compile(r"\d+\.\d+(\.\d+)?")
 _REQUIRE_LINE = re.compile(r"(\S+)\s+(v\S+)(\s*//.*)?")
+_REPLACE_LINE = re.compile(r"(\S+)(?:\s+v\S+)?\s*=>\s*(\S+)(?:\s+(v\S+))?")
 
 
 def parse_go_mod(text: str, path: str) -> GoMod:
     """Parse a go.mod; a malformed one is a PipelineInputError naming the file and line."""
-    module, go, requires = "", "", {}
+    module, go, requires, replaces = "", "", {}, {}
+
+    def replace(line: str, number: int) -> None:
+        match = _REPLACE_LINE.fullmatch(line)
+        if not match:
+            raise PipelineInputError(f"{path}:{number}: malformed replace {line!r} (want 'module => path' or 'module => module vX.Y.Z')")
+        replaces[match.group(1)] = (match.group(2), match.group(3) or "")
+
     in_block: str | None = None
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split("//", 1)[0].strip() if not raw.strip().startswith("//") else ""
@@ -109,6 +129,8 @@ def parse_go_mod(text: str, path: str) -> GoMod:
                 if not match:
                     raise PipelineInputError(f"{path}:{number}: malformed requirement {line!r} (want 'module vX.Y.Z')")
                 requires[match.group(1)] = match.group(2)
+            elif in_block == "replace":
+                replace(line, number)
             continue
         keyword, _, rest = line.partition(" ")
         rest = rest.strip()
@@ -126,13 +148,15 @@ def parse_go_mod(text: str, path: str) -> GoMod:
                 if not match:
                     raise PipelineInputError(f"{path}:{number}: malformed requirement {rest!r} (want 'module vX.Y.Z')")
                 requires[match.group(1)] = match.group(2)
+            elif keyword == "replace":
+                replace(rest, number)
         else:
             raise PipelineInputError(f"{path}:{number}: unknown go.mod directive {keyword!r}")
     if in_block:
         raise PipelineInputError(f"{path}: {in_block} block is not closed with ')'")
     if not module:
         raise PipelineInputError(f"{path}: no module directive")
-    return GoMod(module, go, requires)
+    return GoMod(module, go, requires, replaces)
 
 
 def go_sum_modules(text: str) -> set[tuple[str, str]]:
@@ -154,7 +178,7 @@ def static_findings(projects: list[Project], files: dict[str, str]) -> list[Find
         if lock is None:
             if project.kind == "python":
                 findings.append(Finding(WARNING, project.lock_path, "missing; run `uv lock` and commit it"))
-            elif project.kind == "go" and not parse_go_mod(files[project.manifest_path], project.manifest_path).requires:
+            elif project.kind == "go" and not parse_go_mod(files[project.manifest_path], project.manifest_path).locked_requirements():
                 continue  # a module without requirements has no go.sum
             else:
                 fix = "cargo generate-lockfile" if project.kind == "cargo" else "go mod tidy"
@@ -163,7 +187,7 @@ def static_findings(projects: list[Project], files: dict[str, str]) -> list[Find
         if project.kind == "go":
             gomod = parse_go_mod(files[project.manifest_path], project.manifest_path)
             recorded = go_sum_modules(lock)
-            for module, version in sorted(gomod.requires.items()):
+            for module, version in gomod.locked_requirements():
                 if (module, version) not in recorded:
                     findings.append(Finding(
                         ERROR, project.lock_path,

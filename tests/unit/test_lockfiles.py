@@ -86,3 +86,17 @@ def test_malformed_go_mod_is_one_line(text: str, message: str) -> None:
 def test_bad_toml_names_the_file() -> None:
     with pytest.raises(PipelineInputError, match="Cargo.toml: not valid TOML"):
         find_projects({"Cargo.toml": "[workspace"})
+
+
+def test_local_replacements_need_no_go_sum_entry() -> None:
+    text = (
+        "module m\n\ngo 1.25.0\n\nrequire (\n\texample.com/snapshot v0.0.0\n\texample.com/lib v1.0.0\n)\n\n"
+        "replace example.com/snapshot => ../snapshot\n"
+        "replace (\n\texample.com/lib v1.0.0 => example.com/fork v1.0.1\n)\n"
+    )
+    parsed = parse_go_mod(text, "go.mod")
+    assert parsed.locked_requirements() == [("example.com/fork", "v1.0.1")]
+    files = {"go.mod": text, "go.sum": "example.com/fork v1.0.1/go.mod h1:x=\n"}
+    assert static_findings(find_projects(files), files) == []
+    with pytest.raises(PipelineInputError, match=r"go.mod:2: malformed replace 'example.com/x =>'"):
+        parse_go_mod("module m\nreplace example.com/x =>\n", "go.mod")
