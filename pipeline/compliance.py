@@ -175,7 +175,7 @@ class Compliance(Stage):
             .with_directory(SOURCE_DIR, self.source)
             .with_workdir(posixpath.join(SOURCE_DIR, project.directory))
             .with_exec(["cargo", "metadata", "--locked", "--all-features", "--format-version", "1"],
-                       redirect_stdout="/dev/null", expect=ReturnType.ANY)
+                       redirect_stdout="/tmp/cargo-metadata.json", expect=ReturnType.ANY)
         )
         code, _, stderr = await _failed(ran)
         if code == 0:
