@@ -41,7 +41,7 @@ class Release(Stage):
         return chosen
 
     @function
-    def next_tag(
+    async def next_tag(
         self,
         tags: ExistingTags = "",
         version: Annotated[str, Doc("Release version X.Y.Z; defaults to the checkout's version")] = "",
@@ -53,7 +53,7 @@ class Release(Stage):
         return rc_git_tag(chosen, next_rc(chosen, split_tags(tags)))
 
     @function
-    def ngc_tag(
+    async def ngc_tag(
         self,
         tags: ExistingTags = "",
         version: Annotated[str, Doc("Release version X.Y.Z; defaults to the checkout's version")] = "",
@@ -65,7 +65,7 @@ class Release(Stage):
         return ngc_tag(chosen, next_rc(chosen, split_tags(tags)))
 
     @function
-    def notes(
+    async def notes(
         self,
         log: Annotated[str, Doc("Commits since the last release: `git log --format='%h %s' <last-tag>..HEAD`")],
         tag: Annotated[str, Doc("Heading of the notes, e.g. v1.1.0-rc0; defaults to the version")] = "",
@@ -97,7 +97,7 @@ class Release(Stage):
             .with_(lambda ctr: tools.with_tools(ctr, [f"twine=={ctx.tools['twine']}"]))
             .with_directory(DIST_DIR, dist)
             .with_workdir(DIST_DIR)
-            .with_exec(["twine", "check", "--strict", *sorted(entries)], expect=ReturnType.ANY)
+            .with_exec(["twine", "--no-color", "check", "--strict", *sorted(entries)], expect=ReturnType.ANY)
         )
         output = (await ran.stdout()) + (await ran.stderr())
         if await ran.exit_code() != 0:
