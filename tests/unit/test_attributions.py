@@ -88,3 +88,15 @@ def test_probe_reads_dpkg_and_python_metadata_from_a_root(tmp_path: Path) -> Non
     (dep,) = attr.python_dependencies([dist])
     assert dep.license == "MIT" and dep.texts == (("LICENSE", MIT),)
     assert attr.python_dependencies([dist], exclude={"demo"}) == []
+
+
+def test_upstream_formats_compare_by_package() -> None:
+    """A committed file in upstream's Rust layout is compared by name, version and license only."""
+    upstream = ("# Third-Party Software Attributions\n\n## adler2 - 2.0.1\n**Repository URL**: x\n"
+                "**License Type(s)**: 0BSD OR MIT OR Apache-2.0\n### License: y\n```\ntext\n```\n\n"
+                "## ahash - 0.8.12\n**License Type(s)**: MIT OR Apache-2.0\n")
+    ours = attr.render([("Rust crates", [attr.Dependency("adler2", "2.0.1", "0BSD OR MIT OR Apache-2.0"),
+                                         attr.Dependency("ahash", "0.8.11", "MIT OR Apache-2.0")])])
+    assert attr.changes(upstream, ours) == ["ahash: version 0.8.12 -> 0.8.11"]
+    python = "## absl-py (2.4.0)\n\n### Licenses\nLicense: `Apache-2.0`\n"
+    assert attr.entries(python)["absl-py"][:2] == ("2.4.0", "Apache-2.0")
