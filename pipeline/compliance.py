@@ -110,11 +110,22 @@ class Compliance(Stage):
 
     # --- Tool containers.
 
-    async def _rust(self) -> dagger.Container:
+    async def _rust_toolchain(self) -> dagger.Container:
         """The Rust image from the context with the pinned toolchain and cargo's registry caches."""
         ctx = await self._context()
         toolchain = RustToolchain(ctx.tools["rust"], ctx.tools["rustup"], ctx.tools["sccache"])
         return dag.container().from_(ctx.image("rust").pinned).with_(toolchain.install)
+
+    async def _rust(self) -> dagger.Container:
+        """The Rust toolchain for reading workspaces (cargo metadata, cargo-deny)."""
+        # Its own registry volume, one exec at a time: concurrent cargo processes on a shared
+        # registry volume do not share cargo's package-cache lock (it lives in CARGO_HOME), and
+        # their downloads collided on upstream ("failed to download ...").
+        return (
+            (await self._rust_toolchain())
+            .with_mounted_cache(f"{CARGO_HOME}/registry", dag.cache_volume("cargo-registry-compliance"),
+                                sharing=dagger.CacheSharingMode.LOCKED)
+        )
 
     async def _tool_version(self, key: str) -> str:
         ctx = await self._context()
@@ -128,7 +139,7 @@ class Compliance(Stage):
 
         The install is an exec result: the engine caches it, so only the first run compiles."""
         version = await self._tool_version("cargo_deny")
-        installed = (await self._rust()).with_exec(
+        installed = (await self._rust_toolchain()).with_exec(
             ["cargo", "install", "cargo-deny", "--locked", "--version", version, "--root", DENY_ROOT]
         )
         return installed.file(f"{DENY_ROOT}/bin/cargo-deny")
@@ -157,14 +168,17 @@ class Compliance(Stage):
         findings = static_findings(projects, files)
         missing = {f.path for f in findings}
         present = [p for p in projects if p.lock_path not in missing and p.lock_path in files]
-        runs = []
-        for project in present:
-            if project.kind == "cargo":
-                runs.append(self._cargo_locked(project))
-            elif project.kind == "go":
-                runs.append(self._go_tidy(project))
-            else:
-                runs.append(self._uv_locked(project))
+        cargo = [p for p in present if p.kind == "cargo"]
+
+        async def cargo_in_turn() -> list[Finding]:
+            # One at a time (see _rust): the registry volume is locked per exec anyway.
+            found = []
+            for project in cargo:
+                found += await self._cargo_locked(project)
+            return found
+
+        runs = [cargo_in_turn()]
+        runs += [self._go_tidy(p) if p.kind == "go" else self._uv_locked(p) for p in present if p.kind != "cargo"]
         for found in await asyncio.gather(*runs):
             findings.extend(found)
         return findings
@@ -180,9 +194,15 @@ class Compliance(Stage):
         code, _, stderr = await _failed(ran)
         if code == 0:
             return []
-        reason = next((line for line in stderr.splitlines() if line.startswith("error")), stderr.strip()[-300:])
+        if "--locked was passed" in stderr:
+            return [Finding(ERROR, project.lock_path,
+                            f"out of sync with {project.manifest_path}; run `cargo update --workspace` in {project.directory}")]
+        # Not a stale lock (a download or manifest error): say what cargo said.
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        first = next((line for line in lines if line.startswith("error")), lines[0] if lines else "no output")
+        cause = lines[-1] if lines and lines[-1] != first else ""
         return [Finding(ERROR, project.lock_path,
-                        f"out of sync with {project.manifest_path} ({reason}); run `cargo update --workspace` in {project.directory}")]
+                        f"`cargo metadata --locked` failed in {project.directory}: {first}{f' ({cause})' if cause else ''}")]
 
     async def _go_tidy(self, project: Project) -> list[Finding]:
         ran = (
