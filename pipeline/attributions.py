@@ -105,8 +105,8 @@ _LICENSE_LINE = re.compile(r"^(?:\*\*License\*\*|\*\*License Type\(s\)\*\*|Licen
 OURS = "**License**: "
 
 
-def entries(markdown: str) -> dict[str, tuple[str, str, str]]:
-    """Package name -> (version, license, body) of an attribution file (ours or upstream's)."""
+def entries(markdown: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """(name, version) -> (license, body) of an attribution file (ours or upstream's)."""
     found = {}
     matches = list(_ENTRY.finditer(markdown))
     for index, match in enumerate(matches):
@@ -114,26 +114,34 @@ def entries(markdown: str) -> dict[str, tuple[str, str, str]]:
         end = matches[index + 1].start() if index + 1 < len(matches) else len(markdown)
         body = markdown[match.end():end]
         license_match = _LICENSE_LINE.search(body)
-        key = name if name not in found else f"{name} {version}"
-        found[key] = (version, license_match.group(1).strip() if license_match else "", body)
+        found[(name, version)] = (license_match.group(1).strip() if license_match else "", body)
     return found
 
 
 def changes(committed: str, generated: str) -> list[str]:
-    """What differs between a committed attribution file and a fresh one, one line per package."""
+    """What differs between a committed attribution file and a fresh one, one line per package name."""
     old, new = entries(committed), entries(generated)
+    versions: dict[str, tuple[set[str], set[str]]] = {}
+    for (name, version) in old:
+        versions.setdefault(name, (set(), set()))[0].add(version)
+    for (name, version) in new:
+        versions.setdefault(name, (set(), set()))[1].add(version)
     lines = []
-    for name in sorted(old.keys() | new.keys()):
-        if name not in old:
-            lines.append(f"added {name} {new[name][0]} ({new[name][1]})")
-        elif name not in new:
-            lines.append(f"removed {name} {old[name][0]}")
-        elif old[name][0] != new[name][0]:
-            lines.append(f"{name}: version {old[name][0]} -> {new[name][0]}")
-        elif old[name][1] != new[name][1]:
-            lines.append(f"{name}: license {old[name][1]} -> {new[name][1]}")
-        elif old[name][2] != new[name][2] and OURS in committed:
-            lines.append(f"{name}: license text changed")
+    for name in sorted(versions):
+        was, now = versions[name]
+        if not was:
+            lines.append(f"added {name} {', '.join(sorted(now))} ({new[(name, min(now))][0]})")
+        elif not now:
+            lines.append(f"removed {name} {', '.join(sorted(was))}")
+        elif was != now:
+            lines.append(f"{name}: version {', '.join(sorted(was))} -> {', '.join(sorted(now))}")
+        else:
+            for version in sorted(now):
+                (old_license, old_body), (new_license, new_body) = old[(name, version)], new[(name, version)]
+                if old_license != new_license:
+                    lines.append(f"{name} {version}: license {old_license} -> {new_license}")
+                elif old_body != new_body and OURS in committed:
+                    lines.append(f"{name} {version}: license text changed")
     if not lines and committed != generated and OURS in committed:
         lines.append("header or layout differs from the generator's")
     return lines

@@ -45,7 +45,7 @@ def test_changes_name_added_removed_and_bumped_packages() -> None:
     assert attr.changes(old, new) == ["removed libc 0.2.1", "pyo3: version 0.23.5 -> 0.24.0", "added syn 2.0.1 (MIT)"]
     assert attr.changes(new, new) == []
     relicensed = attr.render([("Rust crates", [attr.Dependency("pyo3", "0.24.0", "GPL-3.0"), attr.Dependency("syn", "2.0.1", "MIT")])])
-    assert attr.changes(new, relicensed) == ["pyo3: license MIT -> GPL-3.0"]
+    assert attr.changes(new, relicensed) == ["pyo3 0.24.0: license MIT -> GPL-3.0"]
 
 
 def test_render_is_sorted_and_keeps_license_texts() -> None:
@@ -99,4 +99,14 @@ def test_upstream_formats_compare_by_package() -> None:
                                          attr.Dependency("ahash", "0.8.11", "MIT OR Apache-2.0")])])
     assert attr.changes(upstream, ours) == ["ahash: version 0.8.12 -> 0.8.11"]
     python = "## absl-py (2.4.0)\n\n### Licenses\nLicense: `Apache-2.0`\n"
-    assert attr.entries(python)["absl-py"][:2] == ("2.4.0", "Apache-2.0")
+    assert attr.entries(python)[("absl-py", "2.4.0")][0] == "Apache-2.0"
+
+
+def test_several_versions_of_one_crate_compare_as_a_set() -> None:
+    def doc(*versions: str) -> str:
+        return attr.render([("Rust crates", [attr.Dependency("windows-sys", v, "MIT") for v in versions])])
+
+    assert attr.changes(doc("0.52.0", "0.59.0"), doc("0.59.0", "0.52.0")) == []
+    assert attr.changes(doc("0.52.0", "0.59.0"), doc("0.59.0", "0.60.2")) == [
+        "windows-sys: version 0.52.0, 0.59.0 -> 0.59.0, 0.60.2"
+    ]
