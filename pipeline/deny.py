@@ -59,6 +59,9 @@ def problems(stderr: str, workspace: str) -> list[str]:
         } - {""})
         detail = f" [{', '.join(named)}]" if named and code == "rejected" else ""
         who = f"{crate}: " if crate else ""
+        advisory = (fields.get("advisory") or {}).get("id")
+        if advisory:
+            detail = f" [{advisory}]"
         fix = f"; {_FIX[code]}" if code in _FIX else ""
         lines.append(f"{workspace}: {who}{fields.get('message', code)}{detail} ({code}){fix}")
     return lines
