@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-CHECKS = ("licenses", "bans", "sources", "advisories")
+CHECKS = ("licenses", "bans", "sources")
 
 # What to change, by cargo-deny diagnostic code.
 _FIX = {
@@ -16,7 +16,6 @@ _FIX = {
     "unlicensed": "add a [[licenses.clarify]] entry for it in deny.toml",
     "banned": "remove the dependency (deny.toml [bans] deny lists it)",
     "source-not-allowed": "use crates.io or list the source in deny.toml [sources]",
-    "vulnerability": "update the crate (`cargo update -p <crate>`) or ignore the advisory in deny.toml",
 }
 
 
@@ -59,9 +58,6 @@ def problems(stderr: str, workspace: str) -> list[str]:
         } - {""})
         detail = f" [{', '.join(named)}]" if named and code == "rejected" else ""
         who = f"{crate}: " if crate else ""
-        advisory = (fields.get("advisory") or {}).get("id")
-        if advisory:
-            detail = f" [{advisory}]"
         fix = f"; {_FIX[code]}" if code in _FIX else ""
         lines.append(f"{workspace}: {who}{fields.get('message', code)}{detail} ({code}){fix}")
     return lines

@@ -74,7 +74,7 @@ async def test_bad_input_is_one_line(dynamo: Dynamo) -> None:
         await with_files(dynamo, {"lib/bindings/python/Cargo.lock": None}).rust_attributions()
     with pytest.raises(PipelineInputError, match=rf"^{OPERATOR}/go.mod:3: go directive 'latest'"):
         await with_files(dynamo, {f"{OPERATOR}/go.mod": "module m\n\ngo latest\n"}).go_attributions()
-    with pytest.raises(PipelineInputError, match="advisories check needs --advisory-db"):
+    with pytest.raises(PipelineInputError, match="check 'advisories' is not supported"):
         await dynamo.compliance().deny(checks=["advisories"])
 
 
@@ -114,37 +114,3 @@ async def test_python_and_container_attributions_of_a_small_image(dynamo: Dynamo
     with pytest.raises(PipelineInputError, match="container name 'Smoke Test'"):
         await compliance.container_attributions(image, "Smoke Test")
 
-
-ADVISORY = '''```toml
-[advisory]
-id = "RUSTSEC-2099-0001"
-package = "pyo3"
-date = "2099-01-01"
-url = "https://example.com/RUSTSEC-2099-0001"
-categories = ["memory-corruption"]
-keywords = []
-
-[versions]
-patched = [">= 99.0.0"]
-```
-
-# A planted advisory against every pyo3 release
-
-The test plants it to see cargo-deny read a database given with --advisory-db.
-'''
-
-
-async def test_advisories_from_a_given_database(dynamo: Dynamo, dag, offline_context) -> None:
-    """A one-advisory database (a git repository, as RustSec's is) makes the advisories check fail
-    naming the crate; without --advisory-db the check is refused (cargo-deny cannot fetch here)."""
-    database = (
-        dag.container()
-        .from_(offline_context.image("manylinux").pinned)
-        .with_new_file("/db/crates/pyo3/RUSTSEC-2099-0001.md", ADVISORY)
-        .with_workdir("/db")
-        .with_exec(["sh", "-c", "git init -q && git add -A && git -c user.name=t -c user.email=t@example.com "
-                                "commit -qm advisory"])
-        .directory("/db")
-    )
-    found = await dynamo.compliance().deny(checks=["advisories"], advisory_db=database)
-    assert "pyo3 0.23.5" in found and "RUSTSEC-2099-0001" in found, found
