@@ -16,6 +16,7 @@ import dagger
 from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
 
 from .build_all import BuildAllStage
+from .compliance import Compliance
 from .errors import PipelineInputError
 from .publish import (
     Image,
@@ -28,6 +29,7 @@ from .publish import (
     SignPassword,
     Username,
 )  # fmt: skip
+from .release import Release
 from .rust import RustStage
 from .scan import IgnoreFile, Scan, TrivyDatabase
 from .stage import Stage
@@ -46,6 +48,9 @@ SOURCE_IGNORE = [
     "!deploy/**",
     "!benchmarks/**",
     "!pyproject.toml",
+    "!uv.lock",
+    "!deny.toml",
+    "!ATTRIBUTIONS-*.md",
     "!hatch_build.py",
     "!README.md",
     "!LICENSE",
@@ -207,3 +212,31 @@ class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
         """Copy a published image and its signatures by digest to another tag (a release without a rebuild)."""
         publisher = self.publisher(username=username, password=password, registry_service=registry_service)
         return await publisher.promote(source, target)
+
+    @function
+    def compliance(self) -> Compliance:
+        """Lock-file hygiene, cargo-deny (deny.toml) and attributions of the checkout."""
+        return Compliance(**self.inputs())
+
+    @function
+    async def release(self) -> Release:
+        """Release the checkout's version: next RC tag, notes, wheels checked for upload."""
+        return Release(**self.inputs(), version=await self._workspace_version())
+
+    @function
+    async def preflight(self) -> str:
+        """The pre-release checklist, every item at once: Rust tests, fmt, clippy, versions agree,
+        lock files in sync, licenses allowed, attributions current. Fails listing each failed item
+        with what to fix; returns one line per item that passed."""
+        from .preflight import run_checklist
+
+        compliance = self.compliance()
+        return await run_checklist({
+            "rust tests (cargo test --locked)": self.rust_test(),
+            "cargo fmt --check": self.fmt(),
+            "clippy -D warnings": self.clippy(),
+            "versions agree": self.versions_agree(),
+            "lock files present and in sync": compliance.lockfiles(),
+            "licenses allowed (cargo-deny)": compliance.licenses(),
+            "attributions current": compliance.attributions_current(),
+        })

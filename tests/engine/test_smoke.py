@@ -139,6 +139,8 @@ async def test_module_types_register_with_the_engine(dag) -> None:
     from dagger.mod._module import FUNCTION_DEF_KEY
 
     from pipeline import Dynamo
+    from pipeline.compliance import Compliance
+    from pipeline.release import Release
     from pipeline.rust import CargoRun
     from pipeline.wheels import WheelBuild
 
@@ -154,7 +156,9 @@ async def test_module_types_register_with_the_engine(dag) -> None:
         head, *rest = name.split("_")
         return head + "".join(part.title() for part in rest)
 
-    assert set(objects) == {"Dynamo", "CargoRun", "WheelBuild", "Scan", "ScanReport", "Publish", "Image", "Published"}
+    assert set(objects) == {
+        "Dynamo", "CargoRun", "WheelBuild", "Scan", "ScanReport", "Publish", "Image", "Published", "Compliance", "Release",
+    }
     main, functions, _ = objects["Dynamo"]
     expected_functions = {
         camel(name): {camel(p) for p in inspect.signature(member).parameters if p != "self"}
@@ -166,6 +170,10 @@ async def test_module_types_register_with_the_engine(dag) -> None:
     assert functions == expected_functions
     constructor_args = {await arg.name() for arg in await main.constructor().args()}
     assert constructor_args == {camel(name) for name in Dynamo.__dataclass_fields__}
+    for stage in (Compliance, Release):
+        assert set(objects[stage.__name__][1]) == {
+            camel(name) for name, member in vars(stage).items() if hasattr(member, FUNCTION_DEF_KEY)
+        }
     for result_type in (CargoRun, WheelBuild):
         assert objects[result_type.__name__][2] == {camel(name) for name in result_type.__dataclass_fields__}
 
