@@ -1,6 +1,6 @@
 """The wheel stage: maturin + auditwheel for the PyO3 bindings, hatchling (via uv) for the pure package.
 
-Mixed into `Dynamo` (pipeline/main.py); uses its `source`, `_context()` and the Rust stage's builder.
+`dagger call wheels dist -o dist`; builds in the Rust stage's builder.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from modules.wheels import WheelError, check_wheel, symbols_above_policy
 from .cargo import parse_manifest
 from .errors import PipelineInputError
 from .report import BuildReport
-from .rust import SOURCE_DIR, SccacheRedisPassword, SccacheRedisService, sccache_step
+from .rust import SOURCE_DIR, Rust, SccacheRedisPassword, SccacheRedisService, sccache_step
+from .stage import Stage
 from .tags import check_sha
 
 WHEEL_ARCH = "x86_64"
@@ -50,8 +51,9 @@ class WheelBuild:
     report: str = field()
 
 
-class WheelsStage:
-    """Wheel functions of the Dynamo module (the main object supplies `source` and `_context()`)."""
+@object_type
+class Wheels(Stage):
+    """The two wheels: ai-dynamo-runtime (PyO3 bindings) and ai-dynamo (pure Python)."""
 
     async def _pyproject(self, path: str, backend: str) -> dict:
         if not await self.source.exists(path):
@@ -77,7 +79,7 @@ class WheelsStage:
         return f"{(await self._context()).tools['manylinux_policy']}_{WHEEL_ARCH}"
 
     @function
-    async def wheel_build(
+    async def build(
         self,
         commit_sha: BuiltCommit = "",
         sccache_redis: SccacheRedisService = None,
@@ -88,10 +90,12 @@ class WheelsStage:
             check_sha(commit_sha)
         bindings, _, _ = await self._wheel_projects()
         policy = await self._wheel_platform()
-        builder = await self._builder(sccache_redis, sccache_redis_password)
+        rust = Rust(**self.inputs())
+        builder = await rust._builder(sccache_redis, sccache_redis_password)
         report = BuildReport()
 
-        maturin = builder.with_workdir(f"{SOURCE_DIR}/{bindings}").with_exec(
+        # The wheel lands in /dist/raw; cargo's target directory stays on its cache volume.
+        maturin = (await rust._with_target_dir(builder, bindings)).with_workdir(f"{SOURCE_DIR}/{bindings}").with_exec(
             with_sccache_stats(
                 ["maturin", "build", "--release", "--locked", "--compatibility", "linux", "--out", "/dist/raw"]
             )
@@ -131,19 +135,19 @@ class WheelsStage:
         return f"auditwheel repair --plat {policy} failed:\n{auditwheel_stderr.strip()}"
 
     @function
-    async def wheels(
+    async def dist(
         self,
         commit_sha: BuiltCommit = "",
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
     ) -> dagger.Directory:
-        """The wheels as a directory (`dagger call wheels -o dist`)."""
-        return (await self.wheel_build(commit_sha, sccache_redis, sccache_redis_password)).dist
+        """The wheels as a directory (`dagger call wheels dist -o dist`)."""
+        return (await self.build(commit_sha, sccache_redis, sccache_redis_password)).dist
 
     @function
-    async def wheel_check(
+    async def check(
         self,
-        dist: Annotated[dagger.Directory, Doc("Wheels to check, e.g. the output of `wheels`")],
+        dist: Annotated[dagger.Directory, Doc("Wheels to check, e.g. the output of `wheels dist`")],
         commit_sha: Annotated[str, Doc("Commit the pure wheel's version must carry")] = "",
     ) -> str:
         """Check tags, contents and policy, then install both wheels in a clean Python and import them."""
@@ -176,7 +180,7 @@ class WheelsStage:
             if unstamped:
                 raise WheelError(f"{pure_names[0]}: {', '.join(unstamped)} lack +{commit_sha[:7]}")
 
-        builder = await self._builder()
+        builder = await Rust(**self.inputs())._builder()
         shown = await builder.with_mounted_directory("/wheels", dist).with_exec(
             ["auditwheel", "show", f"/wheels/{runtime_names[0]}"]
         ).stdout()

@@ -32,9 +32,9 @@ EDITED_FILE = "lib/llm/src/lib.rs"
 
 
 async def stage_timings(dynamo: Dynamo) -> dict[str, object]:
-    """Wall time of rust_build and wheel_build, with sccache counters from their reports."""
+    """Wall time of `rust build` and `wheels build`, with sccache counters from their reports."""
     figures: dict[str, object] = {}
-    for name, run in (("rust_build", dynamo.rust_build), ("wheel_build", dynamo.wheel_build)):
+    for name, run in (("rust_build", dynamo.rust().build), ("wheel_build", dynamo.wheels().build)):
         started = time.monotonic()
         result = await run()
         figures[name] = {
