@@ -138,7 +138,7 @@ class Wheels(Stage):
         for feature in features:
             if feature in FEATURE_LIBRARIES:
                 modules, packages = FEATURE_LIBRARIES[feature]
-                message = f"wheel feature {feature} ({framework}) needs {packages}: pkg-config finds none of {modules}"
+                message = f"wheel feature {feature} ({framework}) needs {packages}: pkg-config lacks some of {modules}"
                 in_bindings = in_bindings.with_exec(
                     ["sh", "-c", f'pkg-config --exists {modules} || {{ echo "$1" >&2; exit 1; }}', "check", message]
                 )

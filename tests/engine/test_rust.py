@@ -85,7 +85,7 @@ async def test_no_build_tree_in_the_result(dynamo: Dynamo) -> None:
     built = await (await dynamo.rust().builder()).with_exec(
         ["cargo", "build", "--locked", "-p", "dynamo-runtime"]
     ).without_mount(TARGET_DIR)
-    assert await built.directory(TARGET_DIR).entries() == []
+    assert "cargo-target/" not in await built.directory("/var/cache").entries()
     assert "target/" not in await built.directory("/src").entries()
     assert await built.env_variable("CARGO_TARGET_DIR") == TARGET_DIR
 
@@ -103,10 +103,10 @@ async def test_c_library_has_the_static_library_and_header(dynamo: Dynamo) -> No
 async def test_swagger_ui_zip_has_githubs_layout(dynamo: Dynamo, dag, offline_context) -> None:
     """The zip utoipa-swagger-ui reads: swagger-ui-<version>/dist/<files> from npm's swagger-ui-dist."""
     version = offline_context.tools["swagger_ui"]
-    listing = await (
-        dag.container().from_(offline_context.image("python").pinned)
+    listing = (
+        await dag.container().from_(offline_context.image("python").pinned)
         .with_file("/s.zip", await dynamo.rust().swagger_ui())
-        .with_exec(["python3", "-c", "import zipfile; print(*zipfile.ZipFile('/s.zip').namelist(), sep='\\n')"])
+        .with_exec(["python3", "-c", "import zipfile; print(*zipfile.ZipFile('/s.zip').namelist())"])
         .stdout()
     ).split()
     assert f"swagger-ui-{version}/dist/swagger-ui-bundle.js" in listing
@@ -121,8 +121,9 @@ async def test_missing_system_package_is_named(dynamo: Dynamo, dag) -> None:
     assert "no-such-pkg-dynamo" in text
     broken = Dynamo(source=dynamo.source, overlay=dynamo.overlay,
                     context_file=dag.directory().with_new_file("context.toml", text).file("context.toml"))
-    with pytest.raises(dagger.ExecError, match=r"missing system package\(s\): no-such-pkg-dynamo"):
+    with pytest.raises(dagger.ExecError) as raised:
         await (await broken.rust().builder()).sync()
+    assert raised.value.stderr.strip().splitlines()[-1].startswith("missing system package(s): no-such-pkg-dynamo: ")
 
 
 async def test_features_reach_cargo(dynamo: Dynamo, dag, offline_context) -> None:

@@ -66,8 +66,13 @@ async def test_wheel_features_come_from_the_context(dynamo: Dynamo, dag, offline
 
 async def test_media_ffmpeg_without_ffmpeg_is_named(dynamo: Dynamo) -> None:
     """sglang asks for media-ffmpeg; a builder without FFmpeg's dev libraries says so before maturin."""
-    with pytest.raises(dagger.ExecError, match=r"wheel feature media-ffmpeg \(sglang\) needs FFmpeg's development libraries"):
+    with pytest.raises(dagger.ExecError) as raised:
         await dynamo.wheels().build(framework="sglang")
+    assert raised.value.stderr.strip() == (
+        "wheel feature media-ffmpeg (sglang) needs FFmpeg's development libraries (ffmpeg-devel; apt: libavcodec-dev "
+        "libavformat-dev libavutil-dev libswscale-dev libswresample-dev): pkg-config lacks some of "
+        "libavcodec libavformat libavutil libswscale libswresample"
+    )
 
 
 async def test_unknown_wheel_feature_in_the_context_is_refused(dynamo: Dynamo, dag) -> None:
