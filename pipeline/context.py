@@ -52,6 +52,7 @@ FRAMEWORK_PINS: Mapping[str, tuple[str, ...]] = {
 # Images release.yml promotes to NGC, and the NGC repository each one lands in.
 NGC_IMAGES = ("vllm", "sglang", "trtllm", "frontend", "operator", "planner", "snapshot-agent")
 SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # Trivy's, lowest first
+PACKAGE_MANAGERS = ("dnf", "apt")
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _CUDA_VERSION = re.compile(r"\d+\.\d+")
@@ -88,6 +89,7 @@ class Framework:
     runtime_image: Mapping[str, str]
     device_versions: Mapping[str, str]  # device key -> framework version where it differs from `version`
     pins: Mapping[str, str]  # FRAMEWORK_PINS[name], e.g. vllm's flashinf_ref
+    wheel_features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ class Context:
     release: Release
     upstream_unused: Mapping[str, str]  # upstream context.yaml key -> why no stage uses it
     scan: ScanPolicy = ScanPolicy()
+    # System packages the Rust builder needs, by package manager ([builder] in context.toml).
+    builder_packages: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     def image(self, key: str) -> ImageRef:
         """The image under `key`."""
@@ -234,7 +238,7 @@ def parse_context(text: str, *, source: str) -> Context:
         source,
         "",
         required=("dagger", "tools", "images", "frameworks", "workspace", "registry", "native", "versions", "release"),
-        optional=("upstream_unused", "scan"),
+        optional=("upstream_unused", "scan", "builder"),
     )
     dagger_table = _table(data, "dagger", source)
     _check_keys(dagger_table, source, "dagger", required=("version",))
@@ -269,6 +273,7 @@ def parse_context(text: str, *, source: str) -> Context:
         if "upstream_unused" in data
         else {},
         scan=_scan_policy(data.get("scan", {}), source),
+        builder_packages=_builder_packages(data.get("builder", {}), source),
     )
 
 
@@ -282,6 +287,21 @@ def _scan_policy(table: Any, source: str) -> ScanPolicy:
             f"{source} [scan]: severity {policy.severity!r} unknown; allowed: {', '.join(SEVERITIES)}"
         )
     return policy
+
+
+def _builder_packages(table: Any, source: str) -> dict[str, tuple[str, ...]]:
+    if not isinstance(table, dict):
+        raise PipelineInputError(f"{source}: 'builder' must be a table")
+    _check_keys(table, source, "builder", optional=PACKAGE_MANAGERS)
+    return {manager: _names(table, manager, source, "builder") for manager in table}
+
+
+def _names(table: Mapping[str, Any], key: str, source: str, section: str) -> tuple[str, ...]:
+    """A list of plain names (packages, features): no spaces, commas or shell syntax."""
+    values = table[key]
+    if not isinstance(values, list) or not all(isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9][\w.+/-]*", v) for v in values):
+        raise PipelineInputError(f"{_where(source, section)}: {key!r} must be a list of names like \"kv-indexer\"")
+    return tuple(values)
 
 
 def apply_overlay(ctx: Context, text: str, *, source: str) -> Context:
@@ -438,7 +458,7 @@ def _framework(name: str, entry: Any, images: Mapping[str, ImageRef], source: st
             "devices", "cuda_versions", "targets", "enable_kvbm", "enable_media_ffmpeg", "enable_gpu_memory_service",
             "nixl_ref", "base_image",
         ) + (("pins",) if FRAMEWORK_PINS[name] else ()),
-        optional=("version", "runtime_image", "device_versions"),
+        optional=("version", "runtime_image", "device_versions", "wheel_features"),
     )  # fmt: skip
     devices = _string_list(entry, "devices", source, section, DEVICES)
     cuda_versions = tuple(entry["cuda_versions"])
@@ -485,6 +505,7 @@ def _framework(name: str, entry: Any, images: Mapping[str, ImageRef], source: st
         runtime_image=tables["runtime_image"],
         device_versions=tables["device_versions"],
         pins=_string_map(pins, source, f"{section}.pins"),
+        wheel_features=_names(entry, "wheel_features", source, section) if "wheel_features" in entry else (),
     )
 
 

@@ -15,7 +15,6 @@ from typing import Annotated
 import dagger
 from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
 
-from .build_all import BuildAllStage
 from .compliance import Compliance
 from .errors import PipelineInputError
 from .publish import (
@@ -30,10 +29,11 @@ from .publish import (
     Username,
 )  # fmt: skip
 from .release import Release
-from .rust import RustStage
+from .report import BuildReport
+from .rust import Rust, SccacheRedisPassword, SccacheRedisService
 from .scan import IgnoreFile, Scan, TrivyDatabase
 from .stage import Stage
-from .wheels import WheelsStage
+from .wheels import BuiltCommit, Wheels
 
 # Allow-list of what a build reads from a Dynamo checkout; everything else stays out of the cache key.
 SOURCE_IGNORE = [
@@ -63,7 +63,7 @@ SOURCE_IGNORE = [
 
 
 @object_type
-class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
+class Dynamo(Stage):
     """Build NVIDIA Dynamo: Rust, wheels, images and tags from one context.toml."""
 
     source: Annotated[
@@ -142,6 +142,52 @@ class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
         cuda = cuda_version or None
         name = dockerfile_name(ctx, framework, target, device, cuda, platform)
         return dag.directory().with_new_file(name, render(ctx, framework, target, device, cuda, platform)).file(name)
+
+    @function
+    def rust(self) -> Rust:
+        """The Rust stage: `rust build`, `rust test`, `rust c-library`, `rust fmt`, `rust clippy`."""
+        return Rust(**self.inputs())
+
+    @function
+    def wheels(self) -> Wheels:
+        """The wheel stage: `wheels build`, `wheels dist`, `wheels check`."""
+        return Wheels(**self.inputs())
+
+    @function
+    async def build_all(
+        self,
+        commit_sha: BuiltCommit = "",
+        sccache_redis: SccacheRedisService = None,
+        sccache_redis_password: SccacheRedisPassword = None,
+    ) -> dagger.Directory:
+        """Build, test and check everything: rust/ (artifacts), wheels/ (checked), build-report.json.
+
+        `dagger call build-all -o dist`. The Rust build, the Rust tests and the wheels run in
+        parallel; the wheel check follows the wheels.
+        """
+        # A skewed checkout would ship wheels and charts that do not fit: refuse it before building.
+        await self._workspace_version()
+        cache = {"sccache_redis": sccache_redis, "sccache_redis_password": sccache_redis_password}
+        rust, wheels = self.rust(), self.wheels()
+        built, tests, wheel_build = await asyncio.gather(
+            rust.build(**cache), rust.test(**cache), wheels.build(commit_sha, **cache)
+        )
+        checks = BuildReport()
+        await checks.timed("wheel check", wheels.check(wheel_build.dist, commit_sha))
+        report = BuildReport.merge(
+            {
+                "rust-build": BuildReport.from_json(built.report),
+                "rust-test": BuildReport.from_json(tests.report),
+                "wheels": BuildReport.from_json(wheel_build.report),
+                "checks": checks,
+            }
+        )
+        return (
+            dag.directory()
+            .with_directory("rust", built.artifacts)
+            .with_directory("wheels", wheel_build.dist)
+            .with_new_file("build-report.json", report.to_json())
+        )
 
     @function
     def scan(self, trivy_db: TrivyDatabase = None, ignore_file: IgnoreFile = None) -> Scan:
@@ -230,11 +276,11 @@ class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
         with what to fix; returns one line per item that passed."""
         from .preflight import run_checklist
 
-        compliance = self.compliance()
+        compliance, rust = self.compliance(), self.rust()
         return await run_checklist({
-            "rust tests (cargo test --locked)": self.rust_test(),
-            "cargo fmt --check": self.fmt(),
-            "clippy -D warnings": self.clippy(),
+            "rust tests (cargo test --locked)": rust.test(),
+            "cargo fmt --check": rust.fmt(),
+            "clippy -D warnings": rust.clippy(),
             "versions agree": self.versions_agree(),
             "lock files present and in sync": compliance.lockfiles(),
             "licenses allowed (cargo-deny)": compliance.licenses(),

@@ -289,7 +289,7 @@ async def test_canaries_appear_in_no_layer_report_log_or_export(dag, registry, s
     assert len(exported) >= 8
     texts = {str(path): path.read_bytes() for path in exported}
     texts["refs and plan"] = (" ".join(published["refs"]) + published["result"].plan).encode()
-    from pipeline.engine.layout import EngineLayout
+    from localengine.layout import EngineLayout
 
     engine_log = subprocess.run(
         ["docker", "logs", EngineLayout.from_environment().container], capture_output=True, check=True

@@ -141,8 +141,8 @@ async def test_module_types_register_with_the_engine(dag) -> None:
     from pipeline import Dynamo
     from pipeline.compliance import Compliance
     from pipeline.release import Release
-    from pipeline.rust import CargoRun
-    from pipeline.wheels import WheelBuild
+    from pipeline.rust import CargoRun, Rust
+    from pipeline.wheels import WheelBuild, Wheels
 
     # The module runtime's registration step, with DAGGER_MAIN_OBJECT set by tests/conftest.py.
     registered = dag.load_module_from_id(dagger.ModuleID(await default_module()._typedefs()))
@@ -156,18 +156,24 @@ async def test_module_types_register_with_the_engine(dag) -> None:
         head, *rest = name.split("_")
         return head + "".join(part.title() for part in rest)
 
-    assert set(objects) == {
-        "Dynamo", "CargoRun", "WheelBuild", "Scan", "ScanReport", "Publish", "Image", "Published", "Compliance", "Release",
+    def declared_functions(cls: type) -> dict[str, set[str]]:
+        return {
+            camel(name): {camel(p) for p in inspect.signature(member).parameters if p != "self"}
+            for klass in cls.__mro__
+            for name, member in vars(klass).items()
+            if callable(member) and hasattr(member, FUNCTION_DEF_KEY)
+        }
+
+    assert set(objects) >= {
+        "Dynamo", "Rust", "Wheels", "CargoRun", "WheelBuild", "Scan", "ScanReport", "Publish", "Image", "Published",
+        "Compliance", "Release",
     }
     main, functions, _ = objects["Dynamo"]
-    expected_functions = {
-        camel(name): {camel(p) for p in inspect.signature(member).parameters if p != "self"}
-        for cls in Dynamo.__mro__
-        for name, member in vars(cls).items()
-        if callable(member) and hasattr(member, FUNCTION_DEF_KEY)
-    }
-    assert {"context", "tags", "dockerfile", "rustBuild", "wheels", "fmt", "clippy"} <= set(functions)
-    assert functions == expected_functions
+    assert {"context", "tags", "dockerfile", "buildAll", "rust", "wheels"} <= set(functions)
+    assert {"build", "test", "cLibrary", "fmt", "clippy", "builder"} <= set(objects["Rust"][1])
+    assert {"build", "dist", "check"} <= set(objects["Wheels"][1])
+    for stage in (Dynamo, Rust, Wheels):
+        assert objects[stage.__name__][1] == declared_functions(stage)
     constructor_args = {await arg.name() for arg in await main.constructor().args()}
     assert constructor_args == {camel(name) for name in Dynamo.__dataclass_fields__}
     for stage in (Compliance, Release):

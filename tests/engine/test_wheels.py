@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import dagger
 import pytest
 
 from modules.wheels import WheelError, WheelName
@@ -15,7 +16,7 @@ COMMIT = "0123abcd4567ef89"
 
 async def test_wheels_build_validate_and_import(dynamo: Dynamo, offline_context) -> None:
     """Both wheels build, carry the right tags and files, and import in a clean Python."""
-    built = await dynamo.wheel_build(commit_sha=COMMIT)
+    built = await dynamo.wheels().build(commit_sha=COMMIT)
     pure, runtime = sorted(await built.dist.entries())
     policy = offline_context.tools["manylinux_policy"]
     assert pure == "ai_dynamo-1.1.0-py3-none-any.whl"
@@ -27,17 +28,70 @@ async def test_wheels_build_validate_and_import(dynamo: Dynamo, offline_context)
     assert {"maturin build", "auditwheel repair", "uv build --wheel"} <= set(steps)
     assert "sccache" in steps["maturin build"]
 
-    checked = await dynamo.wheel_check(built.dist, commit_sha=COMMIT)
+    checked = await dynamo.wheels().check(built.dist, commit_sha=COMMIT)
     assert f"{policy}_x86_64" in checked
     assert "dynamo._core dynamo._core" in checked
     assert "dynamo.frontend._version" in checked
 
 
+async def installed(dist, offline_context, dag, code: str) -> str:
+    """Install the wheels in a clean Python and run `code` there."""
+    return await (
+        dag.container().from_(offline_context.image("python").pinned)
+        .with_mounted_directory("/wheels", dist)
+        .with_exec(["sh", "-c", "python3 -m pip install -q /wheels/*.whl"])
+        .with_exec(["python3", "-c", code])
+        .stdout()
+    )
+
+
+async def test_the_hatch_hook_gets_the_commit_from_git_without_a_repository(dynamo: Dynamo, dag, offline_context) -> None:
+    """The example's hook, like upstream's, reads only `git rev-parse --short HEAD`: the build's git
+    answers it, so the components say 1.1.0+<sha>."""
+    hook = await dynamo.source.file("hatch_build.py").contents()
+    assert "environ" not in hook  # no environment fallback, as upstream
+    dist = await dynamo.wheels().dist(commit_sha=COMMIT)
+    printed = await installed(dist, offline_context, dag,
+                              "import dynamo.frontend._version as v, dynamo.common._version as c; print(v.__version__, c.__version__)")
+    assert printed.split() == [f"1.1.0+{COMMIT[:7]}"] * 2
+
+
+async def test_wheel_features_come_from_the_context(dynamo: Dynamo, dag, offline_context) -> None:
+    """dynamo's wheel_features (kv-indexer) reach maturin: the extension reports them."""
+    assert offline_context.framework("dynamo").wheel_features == ("kv-indexer",)
+    dist = await dynamo.wheels().dist(commit_sha=COMMIT)
+    printed = await installed(dist, offline_context, dag, "import dynamo._core as c; print(*c.built_features())")
+    assert printed.split() == ["kv-indexer"]
+
+
+async def test_media_ffmpeg_without_ffmpeg_is_named(dynamo: Dynamo) -> None:
+    """sglang asks for media-ffmpeg; a builder without FFmpeg's dev libraries says so before maturin."""
+    with pytest.raises(dagger.ExecError) as raised:
+        await dynamo.wheels().build(framework="sglang")
+    assert raised.value.stderr.strip() == (
+        "wheel feature media-ffmpeg (sglang) needs FFmpeg's development libraries (ffmpeg-devel; apt: libavcodec-dev "
+        "libavformat-dev libavutil-dev libswscale-dev libswresample-dev): pkg-config lacks some of "
+        "libavcodec libavformat libavutil libswscale libswresample"
+    )
+
+
+async def test_unknown_wheel_feature_in_the_context_is_refused(dynamo: Dynamo, dag) -> None:
+    from pipeline.stage import MODULE_CONTEXT
+
+    text = MODULE_CONTEXT.read_text().replace('wheel_features = ["kv-indexer"]', 'wheel_features = ["kv-indexr"]', 1)
+    broken = Dynamo(source=dynamo.source, overlay=dynamo.overlay,
+                    context_file=dag.directory().with_new_file("context.toml", text).file("context.toml"))
+    with pytest.raises(PipelineInputError, match=r"\[frameworks\.dynamo\] wheel_features: .*no member has feature 'kv-indexr'"):
+        await broken.wheels().build()
+    with pytest.raises(PipelineInputError, match=r"unknown framework 'tensorflow'"):
+        await dynamo.wheels().build(framework="tensorflow")
+
+
 async def test_wheel_check_catches_a_missing_commit_stamp(dynamo: Dynamo) -> None:
     """Built without the commit, the pure wheel fails a check that expects it."""
-    dist = await dynamo.wheels()
+    dist = await dynamo.wheels().dist()
     with pytest.raises(WheelError, match=r"lack \+0123abc"):
-        await dynamo.wheel_check(dist, commit_sha=COMMIT)
+        await dynamo.wheels().check(dist, commit_sha=COMMIT)
 
 
 async def test_wheel_above_the_policy_names_its_symbols(dynamo: Dynamo, dag) -> None:
@@ -47,7 +101,7 @@ async def test_wheel_above_the_policy_names_its_symbols(dynamo: Dynamo, dag) -> 
     assert 'manylinux_policy = "manylinux_2_28"' in overlay
     pinned = Dynamo(source=dynamo.source, overlay=dag.directory().with_new_file("o.toml", overlay).file("o.toml"))
     with pytest.raises(WheelError, match=r"cannot be manylinux_2_28_x86_64: it imports .*\(GLIBC_2\.(29|3\d)\)"):
-        await pinned.wheel_build()
+        await pinned.wheels().build()
 
 
 def dynamo_overlay_path() -> str:
@@ -59,9 +113,9 @@ def dynamo_overlay_path() -> str:
 async def test_missing_maturin_project_is_a_clear_error(dynamo: Dynamo) -> None:
     no_bindings = Dynamo(source=dynamo.source.without_directory("lib/bindings/python"), overlay=dynamo.overlay)
     with pytest.raises(PipelineInputError, match="lib/bindings/python/pyproject.toml: not found"):
-        await no_bindings.wheels()
+        await no_bindings.wheels().dist()
 
 
 async def test_bad_commit_sha_is_refused(dynamo: Dynamo) -> None:
     with pytest.raises(PipelineInputError, match="must be 7 to 40 lowercase hex digits"):
-        await dynamo.wheels(commit_sha="HEAD")
+        await dynamo.wheels().dist(commit_sha="HEAD")
