@@ -268,6 +268,7 @@ class Image(Stage):
         return (
             ctr.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_workdir("/workspace")
+            .with_user(USER)
             .with_(with_labels(await self._labels(ctx, commit_sha, created)))
         )
 
@@ -321,6 +322,7 @@ class Image(Stage):
         return (
             ctr.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_workdir("/workspace")
+            .with_user(USER)
             .with_entrypoint(["/epp"])
             .with_default_args([])
             .with_(with_labels(await self._labels(ctx, commit_sha, created)))

@@ -154,7 +154,12 @@ async def test_module_types_register_with_the_engine(dag) -> None:
         head, *rest = name.split("_")
         return head + "".join(part.title() for part in rest)
 
-    assert set(objects) == {"Dynamo", "CargoRun", "WheelBuild"}
+    assert set(objects) == {"Dynamo", "CargoRun", "WheelBuild", "Go", "Image", "Native"}
+    assert {"operator", "operatorImage", "epp", "eppImage", "operatorVet", "operatorTest", "eppVet", "eppTest"} <= set(
+        objects["Go"][1]
+    )
+    assert {"cudaBase", "runtime", "frontend", "planner"} <= set(objects["Image"][1])
+    assert objects["Image"][1]["runtime"] >= {"framework", "cudaVersion", "wheels", "indexUrl", "index"}
     main, functions, _ = objects["Dynamo"]
     expected_functions = {
         camel(name): {camel(p) for p in inspect.signature(member).parameters if p != "self"}
