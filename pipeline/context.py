@@ -36,6 +36,7 @@ WORKSPACE_KEYS = ("python_bindings", "c_bindings", "operator", "epp")
 PACKAGING_KEYS = ("source_url", "python_index", "framework_indexes")
 SOURCE_ARCHIVE_KEYS = ("version", "url", "sha256", "configure")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+PACKAGE_MANAGERS = ("dnf", "apt")
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _CUDA_VERSION = re.compile(r"\d+\.\d+")
@@ -69,6 +70,7 @@ class Framework:
     nixl_ref: str
     base_image: Mapping[str, str]
     runtime_image: Mapping[str, str]
+    wheel_features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,8 @@ class Context:
     workspace: Workspace
     registry: str
     packaging: Packaging | None = None
+    # System packages the Rust builder needs, by package manager ([builder] in context.toml).
+    builder_packages: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     def image(self, key: str) -> ImageRef:
         """The image under `key`."""
@@ -202,7 +206,7 @@ def parse_context(text: str, *, source: str) -> Context:
     data = _parse_toml(text, source)
     _check_keys(
         data, source, "", required=("dagger", "tools", "images", "frameworks", "workspace", "registry"),
-        optional=("packaging",),
+        optional=("packaging", "builder"),
     )
     dagger_table = _table(data, "dagger", source)
     _check_keys(dagger_table, source, "dagger", required=("version",))
@@ -229,7 +233,23 @@ def parse_context(text: str, *, source: str) -> Context:
         workspace=Workspace(**_string_map(workspace_table, source, "workspace")),
         registry=_string(registry_table, "default", source, "registry"),
         packaging=_packaging(_table(data, "packaging", source), frameworks, source) if "packaging" in data else None,
+        builder_packages=_builder_packages(data.get("builder", {}), source),
     )
+
+
+def _builder_packages(table: Any, source: str) -> dict[str, tuple[str, ...]]:
+    if not isinstance(table, dict):
+        raise PipelineInputError(f"{source}: 'builder' must be a table")
+    _check_keys(table, source, "builder", optional=PACKAGE_MANAGERS)
+    return {manager: _names(table, manager, source, "builder") for manager in table}
+
+
+def _names(table: Mapping[str, Any], key: str, source: str, section: str) -> tuple[str, ...]:
+    """A list of plain names (packages, features): no spaces, commas or shell syntax."""
+    values = table[key]
+    if not isinstance(values, list) or not all(isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9][\w.+/-]*", v) for v in values):
+        raise PipelineInputError(f"{_where(source, section)}: {key!r} must be a list of names like \"kv-indexer\"")
+    return tuple(values)
 
 
 def apply_overlay(ctx: Context, text: str, *, source: str) -> Context:
@@ -383,7 +403,7 @@ def _framework(name: str, entry: Any, images: Mapping[str, ImageRef], source: st
         source,
         section,
         required=("devices", "cuda_versions", "targets", "enable_kvbm", "enable_media_ffmpeg", "nixl_ref", "base_image"),
-        optional=("version", "runtime_image"),
+        optional=("version", "runtime_image", "wheel_features"),
     )
     devices = _string_list(entry, "devices", source, section, DEVICES)
     cuda_versions = tuple(entry["cuda_versions"])
@@ -423,6 +443,7 @@ def _framework(name: str, entry: Any, images: Mapping[str, ImageRef], source: st
         nixl_ref=_string(entry, "nixl_ref", source, section),
         base_image=tables["base_image"],
         runtime_image=tables["runtime_image"],
+        wheel_features=_names(entry, "wheel_features", source, section) if "wheel_features" in entry else (),
     )
 
 

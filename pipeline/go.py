@@ -17,6 +17,7 @@ from modules.gomod import GoMod, GoModuleError
 from modules.oci import oci_labels, with_labels
 
 from .errors import PipelineInputError
+from .rust import C_HEADER
 from .stage import Stage
 
 if TYPE_CHECKING:
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
 
 # Where the EPP's cgo directives look for the Rust C library and its header (upstream's layout).
 EPP_CGO_DIR = "pkg/plugins/dynamo_kv_scorer"
+# The static library the EPP's cgo LDFLAGS name.
 C_LIBRARY = "libdynamo_llm_capi.a"
-C_HEADER = "llm_engine.h"
 # Upstream's EPP stamps the Gateway API Inference Extension's version package when it depends on it.
 GIE_MODULE = "sigs.k8s.io/gateway-api-inference-extension"
 # Users the side images run as (upstream: distroless nonroot for the operator, nonroot:nogroup for the EPP).

@@ -115,8 +115,8 @@ class Image(Stage):
     async def _labels(self, ctx: Context, commit_sha: str, created: str) -> dict[str, str]:
         return oci_labels(await self._workspace_version(), commit_sha, packaging(ctx).source_url, created)
 
-    async def _wheels(self, wheels: dagger.Directory | None, commit_sha: str) -> dagger.Directory:
-        """The Dynamo wheels, checked to hold one of each before any image work."""
+    async def _wheels(self, wheels: dagger.Directory | None, commit_sha: str, framework: str) -> dagger.Directory:
+        """The Dynamo wheels (built with the framework's features when not given), one of each checked."""
         if commit_sha:
             from .tags import check_sha
 
@@ -124,7 +124,7 @@ class Image(Stage):
         if wheels is None:
             from .wheels import Wheels
 
-            wheels = await Wheels(**self.inputs()).dist(commit_sha)
+            wheels = await Wheels(**self.inputs()).dist(commit_sha, framework)
         names = [name for name in await wheels.entries() if name.endswith(".whl")]
         for prefix in DYNAMO_WHEELS:
             if not any(name.startswith(prefix) for name in names):
@@ -241,7 +241,7 @@ class Image(Stage):
         package = FRAMEWORK_PACKAGES.get(framework)
         if package is not None and not combo.framework.version:
             raise PipelineInputError(f"{ctx.source} [frameworks.{framework}]: no version to install")
-        wheels = await self._wheels(wheels, commit_sha)
+        wheels = await self._wheels(wheels, commit_sha, framework)
         runtime_image = ctx.runtime_image(combo)
         base = runtime_image.pinned if runtime_image else self._cuda_runtime_image(ctx, combo.cuda or "")
         native = Native(**self.inputs())
@@ -311,7 +311,7 @@ class Image(Stage):
     ) -> dagger.Container:
         """The frontend image: the context's frontend base, /epp from the Go stage, the wheels and NIXL, user dynamo."""
         ctx, combo = await self._combination("dynamo", cuda_version)
-        wheels = await self._wheels(wheels, commit_sha)
+        wheels = await self._wheels(wheels, commit_sha, "dynamo")
         if epp is None:
             from .go import Go
 
@@ -339,7 +339,7 @@ class Image(Stage):
     ) -> dagger.Container:
         """The planner image: a venv built on the Python image, copied with the users into the distroless base."""
         ctx = await self._context()
-        wheels = await self._wheels(wheels, commit_sha)
+        wheels = await self._wheels(wheels, commit_sha, "dynamo")
         builder = self._with_venv(
             self._dynamo_base(ctx, ctx.image("python").pinned), ctx, wheels, None, [],
             self._index_urls(ctx, "dynamo", index_url), index,

@@ -12,13 +12,13 @@ from typing import Annotated
 import dagger
 from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
 
-from .build_all import BuildAllStage
 from .go import Go
 from .image import Image
 from .native import Native
-from .rust import RustStage
+from .report import BuildReport
+from .rust import Rust, SccacheRedisPassword, SccacheRedisService
 from .stage import Stage
-from .wheels import WheelsStage
+from .wheels import BuiltCommit, Wheels
 
 # Allow-list of what a build reads from a Dynamo checkout; everything else stays out of the cache key.
 SOURCE_IGNORE = [
@@ -45,7 +45,7 @@ SOURCE_IGNORE = [
 
 
 @object_type
-class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
+class Dynamo(Stage):
     """Build NVIDIA Dynamo: Rust, wheels, images and tags from one context.toml."""
 
     source: Annotated[
@@ -119,3 +119,49 @@ class Dynamo(BuildAllStage, RustStage, WheelsStage, Stage):
         cuda = cuda_version or None
         name = dockerfile_name(ctx, framework, target, device, cuda, platform)
         return dag.directory().with_new_file(name, render(ctx, framework, target, device, cuda, platform)).file(name)
+
+    @function
+    def rust(self) -> Rust:
+        """The Rust stage: `rust build`, `rust test`, `rust c-library`, `rust fmt`, `rust clippy`."""
+        return Rust(**self.inputs())
+
+    @function
+    def wheels(self) -> Wheels:
+        """The wheel stage: `wheels build`, `wheels dist`, `wheels check`."""
+        return Wheels(**self.inputs())
+
+    @function
+    async def build_all(
+        self,
+        commit_sha: BuiltCommit = "",
+        sccache_redis: SccacheRedisService = None,
+        sccache_redis_password: SccacheRedisPassword = None,
+    ) -> dagger.Directory:
+        """Build, test and check everything: rust/ (artifacts), wheels/ (checked), build-report.json.
+
+        `dagger call build-all -o dist`. The Rust build, the Rust tests and the wheels run in
+        parallel; the wheel check follows the wheels.
+        """
+        # A skewed checkout would ship wheels and charts that do not fit: refuse it before building.
+        await self._workspace_version()
+        cache = {"sccache_redis": sccache_redis, "sccache_redis_password": sccache_redis_password}
+        rust, wheels = self.rust(), self.wheels()
+        built, tests, wheel_build = await asyncio.gather(
+            rust.build(**cache), rust.test(**cache), wheels.build(commit_sha, **cache)
+        )
+        checks = BuildReport()
+        await checks.timed("wheel check", wheels.check(wheel_build.dist, commit_sha))
+        report = BuildReport.merge(
+            {
+                "rust-build": BuildReport.from_json(built.report),
+                "rust-test": BuildReport.from_json(tests.report),
+                "wheels": BuildReport.from_json(wheel_build.report),
+                "checks": checks,
+            }
+        )
+        return (
+            dag.directory()
+            .with_directory("rust", built.artifacts)
+            .with_directory("wheels", wheel_build.dist)
+            .with_new_file("build-report.json", report.to_json())
+        )

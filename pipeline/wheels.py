@@ -1,6 +1,6 @@
 """The wheel stage: maturin + auditwheel for the PyO3 bindings, hatchling (via uv) for the pure package.
 
-Mixed into `Dynamo` (pipeline/main.py); uses its `source`, `_context()` and the Rust stage's builder.
+`dagger call wheels dist -o dist`; builds in the Rust stage's builder.
 """
 
 from __future__ import annotations
@@ -16,14 +16,36 @@ from dagger import Doc, ReturnType, dag, field, function, object_type
 from modules.rust_toolchain import with_sccache_stats
 from modules.wheels import WheelError, check_wheel, symbols_above_policy
 
-from .cargo import parse_manifest
+from .cargo import CargoWorkspace, parse_manifest
 from .errors import PipelineInputError
 from .report import BuildReport
-from .rust import SOURCE_DIR, SccacheRedisPassword, SccacheRedisService, sccache_step
+from .rust import SOURCE_DIR, Rust, SccacheRedisPassword, SccacheRedisService, in_target_dir, sccache_step
+from .stage import Stage
 from .tags import check_sha
 
 WHEEL_ARCH = "x86_64"
 BuiltCommit = Annotated[str, Doc("Git commit the wheels are built from; stamped into the version")]
+WheelFramework = Annotated[str, Doc("Framework whose wheel features to build: dynamo, vllm, sglang or trtllm")]
+COMMIT_SHIM_DIR = "/opt/commit-shim"
+# Build-time libraries a wheel feature links, checked before maturin runs (pkg-config modules,
+# then the packages that carry them on dnf and apt).
+FEATURE_LIBRARIES = {
+    "media-ffmpeg": (
+        "libavcodec libavformat libavutil libswscale libswresample",
+        "FFmpeg's development libraries (ffmpeg-devel; apt: libavcodec-dev libavformat-dev libavutil-dev "
+        "libswscale-dev libswresample-dev)",
+    ),
+}
+# Hatch hooks (upstream's included) stamp the commit from `git rev-parse --short HEAD` only. The
+# build has no .git (it would enter every cache key), so this `git` answers that one question.
+_GIT_SHIM = """#!/bin/sh
+if [ "$*" = "rev-parse --short HEAD" ] && [ -n "${DYNAMO_COMMIT_SHA:-}" ]; then
+    printf '%.7s\n' "$DYNAMO_COMMIT_SHA"
+    exit 0
+fi
+echo "fatal: not a git repository (the pipeline's git answers only rev-parse --short HEAD)" >&2
+exit 128
+"""
 _LIST_WHEELS = """
 import json, sys, zipfile
 members = {}
@@ -50,8 +72,9 @@ class WheelBuild:
     report: str = field()
 
 
-class WheelsStage:
-    """Wheel functions of the Dynamo module (the main object supplies `source` and `_context()`)."""
+@object_type
+class Wheels(Stage):
+    """The two wheels: ai-dynamo-runtime (PyO3 bindings) and ai-dynamo (pure Python)."""
 
     async def _pyproject(self, path: str, backend: str) -> dict:
         if not await self.source.exists(path):
@@ -72,14 +95,29 @@ class WheelsStage:
             raise PipelineInputError(f"{bindings}/pyproject.toml: [tool.maturin] has no module-name")
         return bindings, runtime, await self._pyproject("pyproject.toml", "hatchling")
 
+    async def _wheel_features(self, framework: str, bindings: str) -> list[str]:
+        """The framework's wheel_features from the context, each checked against the bindings' Cargo.toml."""
+        ctx = await self._context()
+        features = list(ctx.framework(framework).wheel_features)
+        path = f"{bindings}/Cargo.toml"
+        if features:
+            if not await self.source.exists(path):
+                raise PipelineInputError(f"{path}: not found; the runtime wheel is built from it")
+            try:
+                CargoWorkspace.from_manifests(path, await self.source.file(path).contents(), {}).check_features(features)
+            except PipelineInputError as error:
+                raise PipelineInputError(f"{ctx.source} [frameworks.{framework}] wheel_features: {error}") from None
+        return features
+
     async def _wheel_platform(self) -> str:
         """The platform tag auditwheel repairs to: the context's policy on this architecture."""
         return f"{(await self._context()).tools['manylinux_policy']}_{WHEEL_ARCH}"
 
     @function
-    async def wheel_build(
+    async def build(
         self,
         commit_sha: BuiltCommit = "",
+        framework: WheelFramework = "dynamo",
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
     ) -> WheelBuild:
@@ -87,22 +125,34 @@ class WheelsStage:
         if commit_sha:
             check_sha(commit_sha)
         bindings, _, _ = await self._wheel_projects()
+        features = await self._wheel_features(framework, bindings)
         policy = await self._wheel_platform()
-        builder = await self._builder(sccache_redis, sccache_redis_password)
+        rust = Rust(**self.inputs())
+        builder = await rust._builder(sccache_redis, sccache_redis_password)
         report = BuildReport()
 
-        maturin = builder.with_workdir(f"{SOURCE_DIR}/{bindings}").with_exec(
-            with_sccache_stats(
-                ["maturin", "build", "--release", "--locked", "--compatibility", "linux", "--out", "/dist/raw"]
-            )
-        )
+        command = ["maturin", "build", "--release", "--locked", "--compatibility", "linux", "--out", "/dist/raw"]
+        if features:
+            command += ["--features", ",".join(features)]
+        in_bindings = (await rust._with_target_dir(builder, bindings)).with_workdir(f"{SOURCE_DIR}/{bindings}")
+        for feature in features:
+            if feature in FEATURE_LIBRARIES:
+                modules, packages = FEATURE_LIBRARIES[feature]
+                message = f"wheel feature {feature} ({framework}) needs {packages}: pkg-config finds none of {modules}"
+                in_bindings = in_bindings.with_exec(
+                    ["sh", "-c", f'pkg-config --exists {modules} || {{ echo "$1" >&2; exit 1; }}', "check", message]
+                )
+        # The wheel lands in /dist/raw; cargo's target directory stays on its cache volume.
+        maturin = in_bindings.with_exec(with_sccache_stats(in_target_dir(command)))
         repaired = maturin.with_exec(
             ["sh", "-c", 'auditwheel repair --plat "$1" --wheel-dir /dist/wheels /dist/raw/*.whl', "repair", policy],
             expect=ReturnType.ANY,
         )
-        # No .git in the container: the version hook reads the commit from the environment.
-        pure = builder.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha).with_exec(
-            ["uv", "build", "--wheel", "--out-dir", "/dist/wheels", "."]
+        pure = (
+            builder.with_new_file(f"{COMMIT_SHIM_DIR}/git", _GIT_SHIM, permissions=0o755)
+            .with_env_variable("PATH", f"{COMMIT_SHIM_DIR}:${{PATH}}", expand=True)
+            .with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
+            .with_exec(["uv", "build", "--wheel", "--out-dir", "/dist/wheels", "."])
         )
 
         async def runtime_wheel() -> None:
@@ -131,19 +181,20 @@ class WheelsStage:
         return f"auditwheel repair --plat {policy} failed:\n{auditwheel_stderr.strip()}"
 
     @function
-    async def wheels(
+    async def dist(
         self,
         commit_sha: BuiltCommit = "",
+        framework: WheelFramework = "dynamo",
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
     ) -> dagger.Directory:
-        """The wheels as a directory (`dagger call wheels -o dist`)."""
-        return (await self.wheel_build(commit_sha, sccache_redis, sccache_redis_password)).dist
+        """The wheels as a directory (`dagger call wheels dist -o dist`)."""
+        return (await self.build(commit_sha, framework, sccache_redis, sccache_redis_password)).dist
 
     @function
-    async def wheel_check(
+    async def check(
         self,
-        dist: Annotated[dagger.Directory, Doc("Wheels to check, e.g. the output of `wheels`")],
+        dist: Annotated[dagger.Directory, Doc("Wheels to check, e.g. the output of `wheels dist`")],
         commit_sha: Annotated[str, Doc("Commit the pure wheel's version must carry")] = "",
     ) -> str:
         """Check tags, contents and policy, then install both wheels in a clean Python and import them."""
@@ -176,7 +227,7 @@ class WheelsStage:
             if unstamped:
                 raise WheelError(f"{pure_names[0]}: {', '.join(unstamped)} lack +{commit_sha[:7]}")
 
-        builder = await self._builder()
+        builder = await Rust(**self.inputs())._builder()
         shown = await builder.with_mounted_directory("/wheels", dist).with_exec(
             ["auditwheel", "show", f"/wheels/{runtime_names[0]}"]
         ).stdout()

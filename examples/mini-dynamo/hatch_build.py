@@ -1,6 +1,10 @@
-"""Hatch build hook: stamp each packaged component with `__version__ = "<version>+<git short sha>"`."""
+"""Hatch build hook: stamp each packaged component with `__version__ = "<version>+<git short sha>"`.
 
-import os
+Behaves as upstream's hook does: the commit comes only from `git rev-parse --short HEAD`; where git
+fails (no .git, no git) the version is bare. The pipeline, which builds without .git, puts a `git`
+on PATH that answers that one question.
+"""
+
 import subprocess
 from pathlib import Path
 
@@ -10,15 +14,14 @@ COMPONENTS_DIR = Path("components") / "src" / "dynamo"
 
 
 def commit_sha(root: Path) -> str | None:
-    """Short SHA of HEAD; else DYNAMO_COMMIT_SHA (containers get sources without .git); else None."""
+    """Short SHA of HEAD as git prints it, or None when git cannot tell."""
     try:
         result = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         )
-        return result.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        # Only the first 7 characters, so the local version matches what git would print.
-        return os.environ.get("DYNAMO_COMMIT_SHA", "").strip()[:7] or None
+        return None
+    return result.stdout.strip() or None
 
 
 def version_string(version: str, sha: str | None) -> str:

@@ -73,7 +73,8 @@ def recipes(ctx: Context, trivy_dir: Path) -> tuple[StandIn, ...]:
         StandIn("python", None, ("python3", "python3-venv", "python3-pip", "python-is-python3")),
         StandIn("devel", "python", ("build-essential", "git", "curl", "pkg-config")),
         StandIn(
-            "manylinux", "devel", ("patchelf", "unzip"),
+            # clang + libclang-dev: what the context's [builder] apt list names (bindgen needs libclang).
+            "manylinux", "devel", ("patchelf", "unzip", *ctx.builder_packages.get("apt", ())),
             host_dirs=((toolchain / "bin", "/usr/local/rust/bin"), (toolchain / "lib", "/usr/local/rust/lib")),
             env={"PATH": "/usr/local/cargo/bin:/usr/local/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
         ),

@@ -22,13 +22,13 @@ async def touched(dynamo: Dynamo) -> Dynamo:
 async def test_build_then_incremental_rebuild_hits_sccache(dynamo: Dynamo) -> None:
     """A release build yields the binaries and the staticlib; after touching one .rs file the
     rebuild reuses the untouched crates from sccache."""
-    first = await dynamo.rust_build()
+    first = await dynamo.rust().build()
     artifacts = await first.artifacts.entries()
     assert "dynamo-run" in artifacts and "libdynamo_llm_capi.a" in artifacts
     first_report = json.loads(first.report)
     assert first_report["steps"][0]["name"] == "cargo build"
 
-    rebuilt = await (await touched(dynamo)).rust_build()
+    rebuilt = await (await touched(dynamo)).rust().build()
     stats = json.loads(rebuilt.report)["sccache"]
     assert stats["hits"] > 0, rebuilt.report
     assert stats["misses"] > 0, rebuilt.report  # the touched crate and its dependents recompiled
@@ -37,7 +37,7 @@ async def test_build_then_incremental_rebuild_hits_sccache(dynamo: Dynamo) -> No
 
 async def test_features_reach_cargo(dynamo: Dynamo, dag, offline_context) -> None:
     """A member feature is passed to cargo: dynamo-run reports it at run time."""
-    built = await dynamo.rust_build(features=["dynamo-run/cuda", "tokio-console"])
+    built = await dynamo.rust().build(features=["dynamo-run/cuda", "tokio-console"])
     banner = await (
         dag.container()
         .from_(offline_context.image("python").pinned)
@@ -50,33 +50,33 @@ async def test_features_reach_cargo(dynamo: Dynamo, dag, offline_context) -> Non
 
 async def test_rust_tests_pass(dynamo: Dynamo) -> None:
     """cargo test over the workspace runs the crates' tests."""
-    run = await dynamo.rust_test()
+    run = await dynamo.rust().test()
     assert "test result: ok" in run.output
     assert "FAILED" not in run.output
 
 
 async def test_fmt_and_clippy_checks_pass(dynamo: Dynamo) -> None:
     """The @check functions succeed on the clean example workspace."""
-    await dynamo.fmt()
-    await dynamo.clippy()
+    await dynamo.rust().fmt()
+    await dynamo.rust().clippy()
 
 
 async def test_unknown_feature_is_refused_before_building(dynamo: Dynamo) -> None:
     with pytest.raises(PipelineInputError, match=r"no feature 'rocm'.*cuda"):
-        await dynamo.rust_build(features=["dynamo-run/rocm"])
+        await dynamo.rust().build(features=["dynamo-run/rocm"])
 
 
 async def test_unknown_profile_and_bad_target_are_refused(dynamo: Dynamo) -> None:
     with pytest.raises(PipelineInputError, match="unknown profile 'fastest'"):
-        await dynamo.rust_build(profile="fastest")
+        await dynamo.rust().build(profile="fastest")
     with pytest.raises(PipelineInputError, match="not a target triple"):
-        await dynamo.rust_build(target="x86")
+        await dynamo.rust().build(target="x86")
 
 
 async def test_missing_cargo_toml_is_a_clear_error(dynamo: Dynamo, dag) -> None:
     empty = Dynamo(source=dag.directory().with_new_file("README.md", "not a checkout"), overlay=dynamo.overlay)
     with pytest.raises(PipelineInputError, match="Cargo.toml: not found"):
-        await empty.rust_build()
+        await empty.rust().build()
 
 
 async def test_fmt_check_fails_on_unformatted_code(dynamo: Dynamo) -> None:
@@ -89,7 +89,7 @@ async def test_fmt_check_fails_on_unformatted_code(dynamo: Dynamo) -> None:
         source=dynamo.source.with_new_file(path, text + "\npub fn  badly_spaced( ){ }\n"), overlay=dynamo.overlay
     )
     with pytest.raises(dagger.ExecError, match="exit code: 1"):
-        await unformatted.fmt()
+        await unformatted.rust().fmt()
 
 
 async def test_sccache_redis_backend_with_a_secret_password(dynamo: Dynamo, dag, offline_context) -> None:
@@ -107,8 +107,8 @@ async def test_sccache_redis_backend_with_a_secret_password(dynamo: Dynamo, dag,
     # Started here, so both builds talk to one Redis instance and its memory.
     await redis.start()
     try:
-        first = await (await touched(dynamo)).rust_build(sccache_redis=redis, sccache_redis_password=password)
-        second = await (await touched(dynamo)).rust_build(sccache_redis=redis, sccache_redis_password=password)
+        first = await (await touched(dynamo)).rust().build(sccache_redis=redis, sccache_redis_password=password)
+        second = await (await touched(dynamo)).rust().build(sccache_redis=redis, sccache_redis_password=password)
     finally:
         await redis.stop()
     first_stats = json.loads(first.report)["steps"][0]["sccache"]

@@ -139,8 +139,11 @@ async def test_module_types_register_with_the_engine(dag) -> None:
     from dagger.mod._module import FUNCTION_DEF_KEY
 
     from pipeline import Dynamo
-    from pipeline.rust import CargoRun
-    from pipeline.wheels import WheelBuild
+    from pipeline.go import Go
+    from pipeline.image import Image
+    from pipeline.native import Native
+    from pipeline.rust import CargoRun, Rust
+    from pipeline.wheels import WheelBuild, Wheels
 
     # The module runtime's registration step, with DAGGER_MAIN_OBJECT set by tests/conftest.py.
     registered = dag.load_module_from_id(dagger.ModuleID(await default_module()._typedefs()))
@@ -154,21 +157,26 @@ async def test_module_types_register_with_the_engine(dag) -> None:
         head, *rest = name.split("_")
         return head + "".join(part.title() for part in rest)
 
-    assert set(objects) == {"Dynamo", "CargoRun", "WheelBuild", "Go", "Image", "Native"}
+    def declared_functions(cls: type) -> dict[str, set[str]]:
+        return {
+            camel(name): {camel(p) for p in inspect.signature(member).parameters if p != "self"}
+            for klass in cls.__mro__
+            for name, member in vars(klass).items()
+            if callable(member) and hasattr(member, FUNCTION_DEF_KEY)
+        }
+
+    assert set(objects) >= {"Dynamo", "Rust", "Wheels", "CargoRun", "WheelBuild", "Go", "Image", "Native"}
     assert {"operator", "operatorImage", "epp", "eppImage", "operatorVet", "operatorTest", "eppVet", "eppTest"} <= set(
         objects["Go"][1]
     )
     assert {"cudaBase", "runtime", "frontend", "planner"} <= set(objects["Image"][1])
     assert objects["Image"][1]["runtime"] >= {"framework", "cudaVersion", "wheels", "indexUrl", "index"}
     main, functions, _ = objects["Dynamo"]
-    expected_functions = {
-        camel(name): {camel(p) for p in inspect.signature(member).parameters if p != "self"}
-        for cls in Dynamo.__mro__
-        for name, member in vars(cls).items()
-        if callable(member) and hasattr(member, FUNCTION_DEF_KEY)
-    }
-    assert {"context", "tags", "dockerfile", "rustBuild", "wheels", "fmt", "clippy"} <= set(functions)
-    assert functions == expected_functions
+    assert {"context", "tags", "dockerfile", "buildAll", "rust", "wheels"} <= set(functions)
+    assert {"build", "test", "cLibrary", "fmt", "clippy", "builder"} <= set(objects["Rust"][1])
+    assert {"build", "dist", "check"} <= set(objects["Wheels"][1])
+    for stage in (Dynamo, Rust, Wheels, Go, Image, Native):
+        assert objects[stage.__name__][1] == declared_functions(stage)
     constructor_args = {await arg.name() for arg in await main.constructor().args()}
     assert constructor_args == {camel(name) for name in Dynamo.__dataclass_fields__}
     for result_type in (CargoRun, WheelBuild):

@@ -15,7 +15,7 @@ COMMIT = "0123abcd4567ef89"
 
 async def test_wheels_build_validate_and_import(dynamo: Dynamo, offline_context) -> None:
     """Both wheels build, carry the right tags and files, and import in a clean Python."""
-    built = await dynamo.wheel_build(commit_sha=COMMIT)
+    built = await dynamo.wheels().build(commit_sha=COMMIT)
     pure, runtime = sorted(await built.dist.entries())
     policy = offline_context.tools["manylinux_policy"]
     assert pure == "ai_dynamo-1.1.0-py3-none-any.whl"
@@ -27,7 +27,7 @@ async def test_wheels_build_validate_and_import(dynamo: Dynamo, offline_context)
     assert {"maturin build", "auditwheel repair", "uv build --wheel"} <= set(steps)
     assert "sccache" in steps["maturin build"]
 
-    checked = await dynamo.wheel_check(built.dist, commit_sha=COMMIT)
+    checked = await dynamo.wheels().check(built.dist, commit_sha=COMMIT)
     assert f"{policy}_x86_64" in checked
     assert "dynamo._core dynamo._core" in checked
     assert "dynamo.frontend._version" in checked
@@ -35,9 +35,9 @@ async def test_wheels_build_validate_and_import(dynamo: Dynamo, offline_context)
 
 async def test_wheel_check_catches_a_missing_commit_stamp(dynamo: Dynamo) -> None:
     """Built without the commit, the pure wheel fails a check that expects it."""
-    dist = await dynamo.wheels()
+    dist = await dynamo.wheels().dist()
     with pytest.raises(WheelError, match=r"lack \+0123abc"):
-        await dynamo.wheel_check(dist, commit_sha=COMMIT)
+        await dynamo.wheels().check(dist, commit_sha=COMMIT)
 
 
 async def test_wheel_above_the_policy_names_its_symbols(dynamo: Dynamo, dag) -> None:
@@ -47,7 +47,7 @@ async def test_wheel_above_the_policy_names_its_symbols(dynamo: Dynamo, dag) -> 
     assert 'manylinux_policy = "manylinux_2_28"' in overlay
     pinned = Dynamo(source=dynamo.source, overlay=dag.directory().with_new_file("o.toml", overlay).file("o.toml"))
     with pytest.raises(WheelError, match=r"cannot be manylinux_2_28_x86_64: it imports .*\(GLIBC_2\.(29|3\d)\)"):
-        await pinned.wheel_build()
+        await pinned.wheels().build()
 
 
 def dynamo_overlay_path() -> str:
@@ -59,9 +59,9 @@ def dynamo_overlay_path() -> str:
 async def test_missing_maturin_project_is_a_clear_error(dynamo: Dynamo) -> None:
     no_bindings = Dynamo(source=dynamo.source.without_directory("lib/bindings/python"), overlay=dynamo.overlay)
     with pytest.raises(PipelineInputError, match="lib/bindings/python/pyproject.toml: not found"):
-        await no_bindings.wheels()
+        await no_bindings.wheels().dist()
 
 
 async def test_bad_commit_sha_is_refused(dynamo: Dynamo) -> None:
     with pytest.raises(PipelineInputError, match="must be 7 to 40 lowercase hex digits"):
-        await dynamo.wheels(commit_sha="HEAD")
+        await dynamo.wheels().dist(commit_sha="HEAD")

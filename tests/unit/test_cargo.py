@@ -64,7 +64,7 @@ def test_example_members_and_features(workspace: CargoWorkspace) -> None:
     assert workspace.manifest == ROOT
     assert workspace.members == {
         "dynamo-runtime": frozenset({"tokio-console"}),
-        "dynamo-llm": frozenset(),
+        "dynamo-llm": frozenset({"media-ffmpeg"}),
         "dynamo-run": frozenset({"default", "cuda", "metal", "tokio-console"}),
         "libdynamo_llm": frozenset(),
     }
@@ -171,8 +171,8 @@ def test_unknown_feature_lists_package_features(workspace: CargoWorkspace) -> No
 
 
 def test_unknown_feature_of_featureless_package(workspace: CargoWorkspace) -> None:
-    with pytest.raises(PipelineInputError, match=r"package 'dynamo-llm' has no feature 'cuda'; its features: none$"):
-        workspace.check_features(["dynamo-llm/cuda"])
+    with pytest.raises(PipelineInputError, match=r"package 'libdynamo_llm' has no feature 'cuda'; its features: none$"):
+        workspace.check_features(["libdynamo_llm/cuda"])
 
 
 def test_bare_feature_no_member_has(workspace: CargoWorkspace) -> None:

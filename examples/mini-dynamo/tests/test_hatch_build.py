@@ -1,5 +1,6 @@
-"""The version-writer hook: git SHA, DYNAMO_COMMIT_SHA fallback, bare version, and _version.py in the wheel."""
+"""The version-writer hook: git SHA (as upstream, no environment fallback), bare version, _version.py in the wheel."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,17 +14,27 @@ sys.path.insert(0, str(WORKSPACE))
 import hatch_build  # noqa: E402
 
 
-def test_no_git_repo_falls_back_to_env_sha(tmp_path, monkeypatch):
+def git_shim(directory: Path, sha: str) -> Path:
+    """A `git` that answers `rev-parse --short HEAD` with `sha`, as the pipeline's build container has."""
+    shim = directory / "git"
+    shim.write_text(f'#!/bin/sh\n[ "$*" = "rev-parse --short HEAD" ] && echo {sha} && exit 0\nexit 128\n')
+    shim.chmod(0o755)
+    return directory
+
+
+def test_environment_alone_gives_no_sha(tmp_path, monkeypatch):
+    """As upstream: DYNAMO_COMMIT_SHA is not read; without a repository the version is bare."""
     monkeypatch.setenv("DYNAMO_COMMIT_SHA", "0123456789abcdef")
-    assert hatch_build.commit_sha(tmp_path) == "0123456"
-
-
-def test_no_git_repo_and_no_env_gives_bare_version(tmp_path, monkeypatch):
-    monkeypatch.delenv("DYNAMO_COMMIT_SHA", raising=False)
+    assert hatch_build.commit_sha(tmp_path) is None
     assert hatch_build.version_string("1.1.0", hatch_build.commit_sha(tmp_path)) == "1.1.0"
 
 
-def test_git_sha_wins_over_env(tmp_path, monkeypatch):
+def test_no_git_at_all_gives_bare_version(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert hatch_build.commit_sha(tmp_path) is None
+
+
+def test_git_repository_sha(tmp_path):
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"],
@@ -33,7 +44,6 @@ def test_git_sha_wins_over_env(tmp_path, monkeypatch):
     head = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=tmp_path, capture_output=True, text=True, check=True
     ).stdout.strip()
-    monkeypatch.setenv("DYNAMO_COMMIT_SHA", "fffffff")
     assert hatch_build.commit_sha(tmp_path) == head
 
 
@@ -44,7 +54,9 @@ def test_wheel_contains_stamped_version_files(tmp_path, monkeypatch):
     shutil.copytree(WORKSPACE / "components", source / "components")
     for name in ("pyproject.toml", "hatch_build.py", "README.md", ".gitignore"):
         shutil.copy2(WORKSPACE / name, source / name)
-    monkeypatch.setenv("DYNAMO_COMMIT_SHA", "abcdef0123")
+    shim_dir = tmp_path / "shim"
+    shim_dir.mkdir()
+    monkeypatch.setenv("PATH", f"{git_shim(shim_dir, 'abcdef0')}:{os.environ['PATH']}")
     from hatchling.builders.wheel import WheelBuilder
 
     wheel = Path(next(iter(WheelBuilder(str(source)).build(directory=str(tmp_path / "dist")))))

@@ -25,12 +25,26 @@ fn endpoint_path(namespace: &str, component: &str, endpoint: &str) -> PyResult<S
     dynamo_llm::endpoint_path(namespace, component, endpoint).map_err(PyValueError::new_err)
 }
 
+/// The Cargo features this extension was built with (the wheel builder picks them per framework).
+#[pyfunction]
+fn built_features() -> Vec<&'static str> {
+    let mut features = Vec::new();
+    if cfg!(feature = "kv-indexer") {
+        features.push("kv-indexer");
+    }
+    if cfg!(feature = "media-ffmpeg") {
+        features.push("media-ffmpeg");
+    }
+    features
+}
+
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", dynamo_llm::VERSION)?;
     module.add_function(wrap_pyfunction!(count_tokens, module)?)?;
     module.add_function(wrap_pyfunction!(render_chat_prompt, module)?)?;
     module.add_function(wrap_pyfunction!(endpoint_path, module)?)?;
+    module.add_function(wrap_pyfunction!(built_features, module)?)?;
     Ok(())
 }
 
