@@ -157,10 +157,10 @@ class Go(Stage):
         if not await self.source.exists(f"{module_dir}/{EPP_CGO_DIR}"):
             raise PipelineInputError(f"{module_dir}/{EPP_CGO_DIR}: not found; the EPP's cgo package lives there")
         library = await self._c_library(c_library)
-        found = set(await library.glob("**"))
         for needed in (f"lib/{C_LIBRARY}", f"include/{C_HEADER}"):
-            if needed not in found:
-                raise PipelineInputError(f"C library directory: {needed} missing (has: {', '.join(sorted(found)) or 'nothing'})")
+            if not await library.exists(needed):
+                found = ", ".join(sorted(await library.glob("**/*"))) or "nothing"
+                raise PipelineInputError(f"C library directory: no {needed} (has: {found})")
         builder = (
             toolchain.container()
             .with_env_variable("CGO_ENABLED", "1")

@@ -95,7 +95,7 @@ def index(dag, offline_context) -> dagger.Service:
 @pytest.fixture(scope="module")
 async def wheels(dynamo) -> dagger.Directory:
     """The Wheels stage's dist, stamped with COMMIT."""
-    return await dynamo.wheels(commit_sha=COMMIT)
+    return await dynamo.wheels().dist(commit_sha=COMMIT)
 
 
 async def _probe(ctr: dagger.Container, module: str = "", dist: str = "ai-dynamo") -> dict:
