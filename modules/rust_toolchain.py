@@ -86,8 +86,11 @@ class RustToolchain:
 
     def with_sccache(self, ctr: dagger.Container, remote: SccacheRedis | None = None) -> dagger.Container:
         """sccache as RUSTC_WRAPPER: a local cache volume, or a Redis backend with a Secret password."""
-        # sccache cannot cache incremental compilations, which cargo's dev profile turns on.
-        ctr = ctr.with_env_variable("RUSTC_WRAPPER", "sccache").with_env_variable("CARGO_INCREMENTAL", "0")
+        # The profile decides on incremental compilation: with the target directory kept on a cache
+        # volume, cargo's own incremental state serves an edited workspace crate faster than a full
+        # recompile would; sccache still caches every registry crate (never incremental) and all
+        # of a release build.
+        ctr = ctr.with_env_variable("RUSTC_WRAPPER", "sccache")
         ctr = ctr.with_new_file(
             "/usr/local/bin/with-sccache-stats", _WITH_SCCACHE_STATS, permissions=0o755
         )

@@ -151,6 +151,13 @@ class Rust(Stage):
         root_path = "Cargo.toml"
         if not await self.source.exists(root_path):
             raise PipelineInputError(f"{root_path}: not found in the source directory; is --source a Dynamo checkout?")
+        workspace = (await self._context()).workspace
+        bindings = [f"{path}/Cargo.toml" for path in (workspace.c_bindings, workspace.python_bindings)]
+        if not any([await self.source.exists(path) for path in bindings]):
+            raise PipelineInputError(
+                f"{root_path}: a Rust workspace, but not Dynamo: neither {' nor '.join(bindings)} exists "
+                "(the context's [workspace] paths); is --source a Dynamo checkout?"
+            )
         root_text = await self.source.file(root_path).contents()
         member_texts = {}
         for pattern in CargoWorkspace.member_dirs(root_path, root_text):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import dagger
 import pytest
 
 from modules.wheels import WheelError, WheelName
@@ -31,6 +32,54 @@ async def test_wheels_build_validate_and_import(dynamo: Dynamo, offline_context)
     assert f"{policy}_x86_64" in checked
     assert "dynamo._core dynamo._core" in checked
     assert "dynamo.frontend._version" in checked
+
+
+async def installed(dist, offline_context, dag, code: str) -> str:
+    """Install the wheels in a clean Python and run `code` there."""
+    return await (
+        dag.container().from_(offline_context.image("python").pinned)
+        .with_mounted_directory("/wheels", dist)
+        .with_exec(["sh", "-c", "python3 -m pip install -q /wheels/*.whl"])
+        .with_exec(["python3", "-c", code])
+        .stdout()
+    )
+
+
+async def test_the_hatch_hook_gets_the_commit_from_git_without_a_repository(dynamo: Dynamo, dag, offline_context) -> None:
+    """The example's hook, like upstream's, reads only `git rev-parse --short HEAD`: the build's git
+    answers it, so the components say 1.1.0+<sha>."""
+    hook = await dynamo.source.file("hatch_build.py").contents()
+    assert "environ" not in hook  # no environment fallback, as upstream
+    dist = await dynamo.wheels().dist(commit_sha=COMMIT)
+    printed = await installed(dist, offline_context, dag,
+                              "import dynamo.frontend._version as v, dynamo.common._version as c; print(v.__version__, c.__version__)")
+    assert printed.split() == [f"1.1.0+{COMMIT[:7]}"] * 2
+
+
+async def test_wheel_features_come_from_the_context(dynamo: Dynamo, dag, offline_context) -> None:
+    """dynamo's wheel_features (kv-indexer) reach maturin: the extension reports them."""
+    assert offline_context.framework("dynamo").wheel_features == ("kv-indexer",)
+    dist = await dynamo.wheels().dist(commit_sha=COMMIT)
+    printed = await installed(dist, offline_context, dag, "import dynamo._core as c; print(*c.built_features())")
+    assert printed.split() == ["kv-indexer"]
+
+
+async def test_media_ffmpeg_without_ffmpeg_is_named(dynamo: Dynamo) -> None:
+    """sglang asks for media-ffmpeg; a builder without FFmpeg's dev libraries says so before maturin."""
+    with pytest.raises(dagger.ExecError, match=r"wheel feature media-ffmpeg \(sglang\) needs FFmpeg's development libraries"):
+        await dynamo.wheels().build(framework="sglang")
+
+
+async def test_unknown_wheel_feature_in_the_context_is_refused(dynamo: Dynamo, dag) -> None:
+    from pipeline.stage import MODULE_CONTEXT
+
+    text = MODULE_CONTEXT.read_text().replace('wheel_features = ["kv-indexer"]', 'wheel_features = ["kv-indexr"]', 1)
+    broken = Dynamo(source=dynamo.source, overlay=dynamo.overlay,
+                    context_file=dag.directory().with_new_file("context.toml", text).file("context.toml"))
+    with pytest.raises(PipelineInputError, match=r"\[frameworks\.dynamo\] wheel_features: .*no member has feature 'kv-indexr'"):
+        await broken.wheels().build()
+    with pytest.raises(PipelineInputError, match=r"unknown framework 'tensorflow'"):
+        await dynamo.wheels().build(framework="tensorflow")
 
 
 async def test_wheel_check_catches_a_missing_commit_stamp(dynamo: Dynamo) -> None:

@@ -186,3 +186,25 @@ def test_as_dict_is_json_ready(ctx):
     assert data["images"]["python"]["pinned"] == "docker.io/library/python:3.12-slim"
     assert data["frameworks"]["sglang"]["targets"][-1] == "base"
     assert Path(data["source"]).name == "context.toml"
+
+
+def test_builder_packages_and_wheel_features(ctx):
+    assert ctx.builder_packages == {"dnf": ("clang-devel",), "apt": ("clang", "libclang-dev")}
+    assert ctx.framework("dynamo").wheel_features == ("kv-indexer",)
+    assert ctx.framework("sglang").wheel_features == ("kv-indexer", "media-ffmpeg")
+    assert ctx.tools["swagger_ui_integrity"].startswith("sha512-")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('apt = ["clang", "libclang-dev"]', 'apt = ["clang; rm -rf /"]', r"\[builder\]: 'apt' must be a list of names"),
+        ('dnf = ["clang-devel"]', 'zypper = ["clang"]', r"\[builder\]: unknown key 'zypper'; allowed: dnf, apt"),
+        ('wheel_features = ["kv-indexer"]', 'wheel_features = "kv-indexer"', r"\[frameworks\.dynamo\]: 'wheel_features' must be a list"),
+    ],
+)
+def test_bad_builder_packages_and_wheel_features_are_named(old, new, message):
+    text = DEFAULT_CONTEXT.read_text()
+    assert old in text
+    with pytest.raises(PipelineInputError, match=message):
+        parse_context(text.replace(old, new, 1), source="mem.toml")
