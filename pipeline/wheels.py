@@ -124,7 +124,7 @@ class Wheels(Stage):
         """Build ai-dynamo-runtime (maturin, auditwheel repair) and ai-dynamo (uv build) with a report."""
         if commit_sha:
             check_sha(commit_sha)
-        bindings, _, _ = await self._wheel_projects()
+        bindings, runtime_project, _ = await self._wheel_projects()
         features = await self._wheel_features(framework, bindings)
         policy = await self._wheel_platform()
         rust = Rust(**self.inputs())
@@ -133,7 +133,9 @@ class Wheels(Stage):
 
         command = ["maturin", "build", "--release", "--locked", "--compatibility", "linux", "--out", "/dist/raw"]
         if features:
-            command += ["--features", ",".join(features)]
+            # maturin's --features replaces [tool.maturin] features (e.g. pyo3/extension-module): pass both.
+            listed = runtime_project["tool"]["maturin"].get("features", [])
+            command += ["--features", ",".join([*listed, *(f for f in features if f not in listed)])]
         in_bindings = (await rust._with_target_dir(builder, bindings)).with_workdir(f"{SOURCE_DIR}/{bindings}")
         for feature in features:
             if feature in FEATURE_LIBRARIES:
