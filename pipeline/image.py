@@ -36,6 +36,8 @@ UV_CACHE = f"{HOME}/.cache/uv"
 INDEX_HOST = "package-index"
 # The two wheels every image installs (file-name prefixes, PEP 427 normalised).
 DYNAMO_WHEELS = ("ai_dynamo_runtime-", "ai_dynamo-")
+NIXL_CUDA_WHEELS = "nixl_cu*.whl"  # nixl-cu12 / nixl-cu13: the library, UCX and the plugins
+NIXL_META_WHEEL = "nixl-*.whl"  # `import nixl`, which picks the CUDA variant installed
 
 
 @dataclass(frozen=True)
@@ -172,12 +174,17 @@ class Image(Stage):
         wheel_paths = [f"{WHEELHOUSE}/{prefix}*.whl" for prefix in DYNAMO_WHEELS]
         if nixl is not None:
             ctr = ctr.with_directory(f"{WHEELHOUSE}/nixl", nixl, include=["*.whl"], owner=owner)
-            wheel_paths.append(f"{WHEELHOUSE}/nixl/*.whl")
+            wheel_paths.append(f"{WHEELHOUSE}/nixl/{NIXL_CUDA_WHEELS}")
         if index is not None:
             ctr = ctr.with_service_binding(INDEX_HOST, index)
         venv = ["uv", "venv", "--python", tools.python, VENV] + (["--system-site-packages"] if system_site_packages else [])
-        # Globs need a shell; the requirements and index arguments pass through "$@".
-        script = f'set -eu; exec uv pip install --python {VENV}/bin/python {" ".join(wheel_paths)} "$@"'
+        # Globs need a shell; the requirements and index arguments pass through "$@". NIXL's meta
+        # package requires nixl-cu12 whatever the CUDA version: it goes in without its dependencies.
+        meta = f"uv pip install --python {VENV}/bin/python --no-deps {WHEELHOUSE}/nixl/{NIXL_META_WHEEL}"
+        script = (
+            f'set -eu; uv pip install --python {VENV}/bin/python {" ".join(wheel_paths)} "$@"'
+            + (f"; {meta}" if nixl is not None else "")
+        )
         installed = (
             ctr.with_user(USER)
             .with_(lambda c: tools.with_uv(c, cache_dir=UV_CACHE, owner=f"{UID}:0"))
