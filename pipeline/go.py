@@ -77,11 +77,13 @@ class Go(Stage):
         return gomod, toolchain, tree
 
     async def _operator_builder(self) -> tuple[GoMod, dagger.Container]:
+        """The operator module, checked, in the Go build container with cgo off."""
         module_dir = (await self._context()).workspace.operator
         gomod, toolchain, tree = await self._module(module_dir, "go_operator")
         return gomod, toolchain.with_module(toolchain.container(), tree, module_dir).with_env_variable("CGO_ENABLED", "0")
 
     async def _stamp(self, version: str, commit_sha: str) -> tuple[str, str]:
+        """(version, commit) to stamp: the given ones, else the checkout's version and "unknown"."""
         from .tags import check_sha
 
         if commit_sha:
@@ -144,6 +146,7 @@ class Go(Stage):
         await builder.with_exec(["go", "test", "./..."]).sync()
 
     async def _c_library(self, c_library: dagger.Directory | None) -> dagger.Directory:
+        """The given C library directory, else the Rust stage's `c_library`."""
         if c_library is not None:
             return c_library
         from .rust import Rust

@@ -115,6 +115,7 @@ class Image(Stage):
     """Dynamo's container images, each a function returning a Container."""
 
     async def _labels(self, ctx: Context, commit_sha: str, created: str) -> dict[str, str]:
+        """The OCI labels: the checkout's version, the commit, the source repository, the time."""
         return oci_labels(await self._workspace_version(), commit_sha, packaging(ctx).source_url, created)
 
     async def _wheels(self, wheels: dagger.Directory | None, commit_sha: str, framework: str) -> dagger.Directory:
@@ -137,6 +138,7 @@ class Image(Stage):
         return wheels
 
     def _python_tools(self, ctx: Context) -> PythonTools:
+        """uv at the pinned version, creating venvs with the context's Python."""
         return PythonTools(uv_image=ctx.image("uv").pinned, uv_version=ctx.tools["uv"], python=ctx.tools["python"])
 
     def _dynamo_base(self, ctx: Context, base: str) -> dagger.Container:
@@ -208,11 +210,13 @@ class Image(Stage):
         return [packaging(ctx).python_index] + ([extra] if extra else [])
 
     async def _combination(self, framework: str, cuda_version: str) -> tuple[Context, Combination]:
+        """The context and the validated (framework, runtime, cuda, version); empty CUDA: the framework's first."""
         ctx = await self._context()
         fw = ctx.framework(framework)
         return ctx, ctx.combination(framework, "runtime", "cuda", cuda_version or fw.cuda_versions[0])
 
     def _cuda_runtime_image(self, ctx: Context, cuda: str) -> str:
+        """The CUDA runtime base for a CUDA version: [images.cuda_runtime_<major>_<minor>]."""
         key = "cuda_runtime_" + cuda.replace(".", "_")
         if key not in ctx.images:
             known = sorted(k.removeprefix("cuda_runtime_").replace("_", ".") for k in ctx.images if k.startswith("cuda_runtime_"))

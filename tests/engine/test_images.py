@@ -1,8 +1,8 @@
 """The image stage on the real engine: every image builds from stand-in bases and a local package index.
 
-The framework packages (vllm, sglang, tensorrt-llm, and torch/numpy that NIXL's wheel requires) are
-small real wheels this test builds and serves as a PEP 503 index from a Dagger service; NIXL's own
-wheels come from PyPI at the context's refs. No GPU is used: CUDA bases are stand-ins, imports only.
+The framework packages are small real wheels built and served as a PEP 503 index from a Dagger
+service (pipeline/engine/package_index.py); NIXL's own wheels come from PyPI at the context's refs.
+No GPU is used: CUDA bases are stand-ins, imports only.
 """
 
 from __future__ import annotations
@@ -14,38 +14,12 @@ from pathlib import Path
 import dagger
 import pytest
 
+from pipeline.engine.package_index import INDEX_URL, stand_in_index
 from pipeline.errors import PipelineInputError
 from pipeline.image import Image
 
 COMMIT = "0123abcd4567ef89"
 VERSION = "1.1.0"
-INDEX_URL = "http://package-index:8000/simple"
-
-# Writes py3-none-any wheels (module with __version__, METADATA, WHEEL, RECORD) under /srv/simple/<name>/,
-# which `python -m http.server` lists as a PEP 503 project page.
-_MAKE_WHEELS = r'''
-import base64, hashlib, os, re, sys, zipfile
-for spec in sys.argv[1:]:
-    dist, version, module = spec.split(":")
-    stem = re.sub(r"[-_.]+", "_", dist)
-    info = f"{stem}-{version}.dist-info"
-    files = {
-        f"{module}/__init__.py": f'"""Stand-in for {dist}, built by the pipeline tests."""\n__version__ = "{version}"\n',
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n",
-        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: dynamo-pipeline-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    project = f"/srv/simple/{re.sub(r'[-_.]+', '-', dist).lower()}"
-    os.makedirs(project, exist_ok=True)
-    with zipfile.ZipFile(f"{project}/{stem}-{version}-py3-none-any.whl", "w") as wheel:
-        record = []
-        for path, text in files.items():
-            data = text.encode()
-            wheel.writestr(path, data)
-            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-            record.append(f"{path},sha256={digest},{len(data)}")
-        record.append(f"{info}/RECORD,,")
-        wheel.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
-'''
 
 # Who runs, where HOME is, what imports, which versions: one JSON line from inside the image.
 _PROBE = r'''
@@ -75,21 +49,8 @@ def image(dynamo) -> Image:
 
 @pytest.fixture(scope="module")
 def index(dag, offline_context) -> dagger.Service:
-    """A PEP 503 index of stand-in framework wheels, built here and served over HTTP."""
-    specs = []
-    for name in ("vllm", "sglang", "trtllm"):
-        version = offline_context.framework(name).version
-        dist, module = {"vllm": ("vllm", "vllm"), "sglang": ("sglang", "sglang"), "trtllm": ("tensorrt-llm", "tensorrt_llm")}[name]
-        specs.append(f"{dist}:{version}:{module}")
-    specs += ["torch:2.11.0:torch", "numpy:2.3.0:numpy"]  # what NIXL's wheel requires
-    return (
-        dag.container()
-        .from_(offline_context.image("python").pinned)
-        .with_exec(["python3", "-c", _MAKE_WHEELS, *specs])
-        .with_workdir("/srv")
-        .with_exposed_port(8000)
-        .as_service(args=["python3", "-m", "http.server", "8000", "--bind", "0.0.0.0"])
-    )
+    """A PEP 503 index of stand-in framework wheels, built and served by the engine."""
+    return stand_in_index(offline_context)
 
 
 @pytest.fixture(scope="module")
