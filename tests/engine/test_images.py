@@ -14,6 +14,7 @@ from pathlib import Path
 import dagger
 import pytest
 
+from pipeline.context import DEFAULT_CONTEXT as CONTEXT
 from pipeline.engine.package_index import INDEX_URL, stand_in_index
 from pipeline.errors import PipelineInputError
 from pipeline.image import Image
@@ -54,6 +55,24 @@ def index(dag, offline_context) -> dagger.Service:
 
 
 @pytest.fixture(scope="module")
+def small_ffmpeg_image(image: Image, dag) -> Image:
+    """The image stage with a context whose FFmpeg builds only an H.264/HEVC/VP9/PNG decoder set.
+
+    The same function and tarball as production; upstream's full flag set compiles all of FFmpeg's
+    decoders, demuxers and filters, over an hour on this shared 2-core machine.
+    """
+    text = CONTEXT.read_text()
+    small = text.replace(
+        '"--enable-shared",\n]',
+        '"--enable-shared", "--disable-everything", "--enable-decoder=h264,hevc,vp9,png",\n'
+        '    "--enable-demuxer=mov,matroska,image2", "--enable-parser=h264,hevc,vp9", "--enable-protocol=file",\n]',
+    )
+    assert small != text
+    context_file = dag.directory().with_new_file("context.toml", small).file("context.toml")
+    return Image(source=image.source, context_file=context_file, overlay=image.overlay)
+
+
+@pytest.fixture(scope="module")
 async def wheels(dynamo) -> dagger.Directory:
     """The Wheels stage's dist, stamped with COMMIT."""
     return await dynamo.wheels().dist(commit_sha=COMMIT)
@@ -72,9 +91,13 @@ async def _probe(ctr: dagger.Container, module: str = "", dist: str = "ai-dynamo
         ("sglang", "12.9", "sglang", "sglang", None),
     ],
 )
-async def test_runtime_image(image: Image, wheels, index, offline_context, framework, cuda, module, dist, nixl) -> None:
+async def test_runtime_image(
+    image: Image, small_ffmpeg_image: Image, wheels, index, offline_context, framework, cuda, module, dist, nixl
+) -> None:
     """Builds; runs as dynamo (1000:0, HOME); imports dynamo and the framework at the context's version;
-    NIXL where upstream ships it; labels; no compiler toolchain."""
+    NIXL where upstream ships it; FFmpeg where the context enables it; labels; no compiler toolchain."""
+    if offline_context.framework(framework).enable_media_ffmpeg:
+        image = small_ffmpeg_image
     ctr = await image.runtime(
         framework, cuda_version=cuda, wheels=wheels, commit_sha=COMMIT, index_url=INDEX_URL, index=index
     )
@@ -156,3 +179,16 @@ async def test_missing_wheel_is_refused(image: Image, wheels) -> None:
     only_pure = wheels.without_files(runtime_wheels)
     with pytest.raises(PipelineInputError, match=r"^wheels: no ai_dynamo_runtime-\*.whl \(has: ai_dynamo-1.1.0"):
         await image.runtime("vllm", wheels=only_pure)
+
+
+async def test_cuda_base_has_the_dynamo_user_and_no_compiler(image: Image) -> None:
+    base = await image.cuda_base("13.0")
+    out = await base.with_exec(["sh", "-c", "id -u dynamo; id -g dynamo; getent passwd dynamo | cut -d: -f6; "
+                                            "command -v gcc cc cargo || true"]).stdout()
+    assert out.split() == ["1000", "0", "/home/dynamo"]
+    assert await base.entrypoint() == ["/opt/dynamo/entrypoint.sh"]
+
+
+async def test_cuda_base_without_a_runtime_image_is_refused(image: Image) -> None:
+    with pytest.raises(PipelineInputError, match=r"no \[images.cuda_runtime_11_8\] for CUDA 11.8; CUDA runtimes: 12.9, 13.0"):
+        await image.cuda_base("11.8")
