@@ -51,6 +51,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", type=Path, default=REPO_ROOT / "examples" / "mini-dynamo")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--commit-sha", default="0123abcd4567ef89", help="commit stamped into wheels and images")
+    parser.add_argument("--sglang", action="store_true", help="also SGLang's runtime (builds FFmpeg: over an hour on 2 cores)")
     args = parser.parse_args()
     overlay = os.environ.get("DYNAMO_PIPELINE_OVERLAY")
     if not overlay:
@@ -62,20 +64,21 @@ async def main() -> None:
         go, image, index = dynamo.go(), dynamo.image(), stand_in_index(ctx)
         # One set of wheels (the dynamo features) for every image: SGLang's own (media-ffmpeg) needs
         # FFmpeg's development files in the wheel builder, which the Wheels stage does not add.
-        wheels = await dynamo.wheels().dist()
-        mirror = {"index_url": INDEX_URL, "index": index, "wheels": wheels}
+        wheels = await dynamo.wheels().dist(args.commit_sha)
+        mirror = {"index_url": INDEX_URL, "index": index, "wheels": wheels, "commit_sha": args.commit_sha}
         builds = {
             "rust builder (comparison)": lambda: dynamo.rust().builder(),
-            "operator": lambda: go.operator_image(),
-            "epp": lambda: go.epp_image(),
+            "operator": lambda: go.operator_image(commit_sha=args.commit_sha),
+            "epp": lambda: go.epp_image(commit_sha=args.commit_sha),
             "cuda base 12.9": lambda: image.cuda_base("12.9"),
             "runtime dynamo": lambda: image.runtime("dynamo", **mirror),
             "runtime vllm": lambda: image.runtime("vllm", **mirror),
-            "runtime sglang": lambda: image.runtime("sglang", **mirror),
             "runtime trtllm": lambda: image.runtime("trtllm", **mirror),
             "frontend": lambda: image.frontend(**mirror),
             "planner": lambda: image.planner(**mirror),
         }
+        if args.sglang:
+            builds["runtime sglang"] = lambda: image.runtime("sglang", **mirror)
         with tempfile.TemporaryDirectory(dir="/var/tmp") as scratch:
             for name, build in builds.items():
                 started = time.monotonic()
