@@ -52,6 +52,9 @@ FRAMEWORK_PINS: Mapping[str, tuple[str, ...]] = {
 # Images release.yml promotes to NGC, and the NGC repository each one lands in.
 NGC_IMAGES = ("vllm", "sglang", "trtllm", "frontend", "operator", "planner", "snapshot-agent")
 SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # Trivy's, lowest first
+PACKAGING_KEYS = ("source_url", "python_index", "framework_indexes")
+SOURCE_ARCHIVE_KEYS = ("version", "url", "sha256", "configure")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 PACKAGE_MANAGERS = ("dnf", "apt")
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -145,6 +148,26 @@ class ScanPolicy:
 
 
 @dataclass(frozen=True)
+class SourceArchive:
+    """A native library built from a pinned source tarball."""
+
+    version: str
+    url: str
+    sha256: str
+    configure: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Packaging:
+    """What the Go and image stages need beyond images and tools: label source, indexes, native sources."""
+
+    source_url: str
+    python_index: str
+    framework_indexes: Mapping[str, str]
+    ffmpeg: SourceArchive
+
+
+@dataclass(frozen=True)
 class Context:
     """Everything container/context.toml says, after overlays and overrides."""
 
@@ -160,6 +183,7 @@ class Context:
     release: Release
     upstream_unused: Mapping[str, str]  # upstream context.yaml key -> why no stage uses it
     scan: ScanPolicy = ScanPolicy()
+    packaging: Packaging | None = None
     # System packages the Rust builder needs, by package manager ([builder] in context.toml).
     builder_packages: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
@@ -238,7 +262,7 @@ def parse_context(text: str, *, source: str) -> Context:
         source,
         "",
         required=("dagger", "tools", "images", "frameworks", "workspace", "registry", "native", "versions", "release"),
-        optional=("upstream_unused", "scan", "builder"),
+        optional=("upstream_unused", "scan", "builder", "packaging"),
     )
     dagger_table = _table(data, "dagger", source)
     _check_keys(dagger_table, source, "dagger", required=("version",))
@@ -273,6 +297,7 @@ def parse_context(text: str, *, source: str) -> Context:
         if "upstream_unused" in data
         else {},
         scan=_scan_policy(data.get("scan", {}), source),
+        packaging=_packaging(_table(data, "packaging", source), frameworks, source) if "packaging" in data else None,
         builder_packages=_builder_packages(data.get("builder", {}), source),
     )
 
@@ -531,4 +556,34 @@ def _release(table: Mapping[str, Any], source: str) -> Release:
         ngc_namespace=_string(table, "ngc_namespace", source, "release"),
         ngc_repositories=_string_map(repositories, source, "release.ngc_repositories"),
         helm_chart=_string(table, "helm_chart", source, "release"),
+    )
+
+
+def _packaging(table: Mapping[str, Any], frameworks: Mapping[str, Framework], source: str) -> Packaging:
+    _check_keys(table, source, "packaging", required=PACKAGING_KEYS + ("ffmpeg",))
+    indexes = _string_map(_table(table, "framework_indexes", source), source, "packaging.framework_indexes")
+    for name in indexes:
+        if name not in frameworks:
+            raise PipelineInputError(
+                f"{source} [packaging.framework_indexes]: unknown framework {name!r}; allowed: {', '.join(frameworks)}"
+            )
+    ffmpeg = _table(table, "ffmpeg", source)
+    section = "packaging.ffmpeg"
+    _check_keys(ffmpeg, source, section, required=SOURCE_ARCHIVE_KEYS)
+    sha256 = _string(ffmpeg, "sha256", source, section)
+    if not _SHA256.fullmatch(sha256):
+        raise PipelineInputError(f"{source} [{section}]: sha256 must be 64 lowercase hex digits")
+    configure = ffmpeg["configure"]
+    if not isinstance(configure, list) or not all(isinstance(flag, str) and flag.startswith("--") for flag in configure):
+        raise PipelineInputError(f"{source} [{section}]: configure must be a list of --flags")
+    return Packaging(
+        source_url=_string(table, "source_url", source, "packaging"),
+        python_index=_string(table, "python_index", source, "packaging"),
+        framework_indexes=indexes,
+        ffmpeg=SourceArchive(
+            version=_string(ffmpeg, "version", source, section),
+            url=_string(ffmpeg, "url", source, section),
+            sha256=sha256,
+            configure=tuple(configure),
+        ),
     )

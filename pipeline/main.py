@@ -6,10 +6,7 @@ rendering are imported inside the functions that need them.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 import dagger
@@ -17,8 +14,11 @@ from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
 
 from .compliance import Compliance
 from .errors import PipelineInputError
+from .go import Go
+from .image import Image
+from .native import Native
 from .publish import (
-    Image,
+    NamedImage,
     Password,
     Publish,
     Published,
@@ -73,24 +73,20 @@ class Dynamo(Stage):
         Ignore(SOURCE_IGNORE),
     ]
 
-    async def _workspace_version(self) -> str:
-        """The checkout's one version, read from a local copy of its pin files (no container runs)."""
-        from .errors import PipelineInputError
-        from .versions import VERSION_FILE_NAMES, workspace_version
+    @function
+    def go(self) -> Go:
+        """The Go stage: operator and EPP binaries, their images, vet and test checks."""
+        return Go(**self.inputs())
 
-        policy = (await self._context()).versions
-        paths = [path for name in VERSION_FILE_NAMES for path in await self.source.glob(f"**/{name}")]
-        texts = await asyncio.gather(*(self.source.file(path).contents() for path in paths))
-        with tempfile.TemporaryDirectory() as local:
-            for path, text in zip(paths, texts, strict=True):
-                (Path(local) / path).parent.mkdir(parents=True, exist_ok=True)
-                (Path(local) / path).write_text(text)
-            try:
-                return workspace_version(Path(local), policy, label="the source directory")
-            except PipelineInputError as error:
-                # Name files as they are in the checkout, not in this temporary copy of it.
-                message = str(error).replace(f"{local}/", "").replace(local, "the source directory")
-                raise PipelineInputError(message) from None
+    @function
+    def native(self) -> Native:
+        """Native libraries the images carry (NIXL, FFmpeg), each built or fetched by its own function."""
+        return Native(**self.inputs())
+
+    @function
+    def image(self) -> Image:
+        """The Dynamo images: CUDA base, framework runtimes, frontend and planner."""
+        return Image(**self.inputs())
 
     @function
     async def version(self) -> str:
@@ -213,7 +209,7 @@ class Dynamo(Stage):
             trivy_db=trivy_db, ignore_file=ignore_file,
         )  # fmt: skip
 
-    async def _built_images(self, sha: str) -> list[Image]:
+    async def _built_images(self, sha: str) -> list[NamedImage]:
         """The images build-all builds, named for the tag scheme (none yet: build-all builds no image)."""
         raise PipelineInputError("build-all builds no images yet: pass --name and --variants")
 
@@ -240,7 +236,7 @@ class Dynamo(Stage):
         """
         if bool(name) != bool(variants):
             raise PipelineInputError("--name and --variants go together")
-        images = [Image(name=name, variants=variants)] if name else await self._built_images(sha)
+        images = [NamedImage(name=name, variants=variants)] if name else await self._built_images(sha)
         publisher = self.publisher(
             registry, username, password, registry_service, sign_key, sign_password, trivy_db, ignore_file
         )

@@ -37,7 +37,7 @@ SignPassword = Annotated[dagger.Secret | None, Doc("Password of the cosign key")
 
 
 @object_type
-class Image:
+class NamedImage:
     """An image to publish: its name in the tag scheme and one container per platform."""
 
     name: Annotated[str, Doc("operator, frontend, or <framework>-<target>[-efa]-cuda<X.Y> / -cpu")] = field()
@@ -85,7 +85,7 @@ class Publish(Stage):
         golang = ctx.image("golang_operator").pinned
         return Cosign(build_cosign(golang, ctx.tools["cosign"]), golang)
 
-    async def _scan_all(self, images: list[Image]) -> tuple[list[ScanReport], list[str]]:
+    async def _scan_all(self, images: list[NamedImage]) -> tuple[list[ScanReport], list[str]]:
         """Scan every variant of every image; the reports and each variant's platform."""
         scan = Scan(**self.inputs(), trivy_db=self.trivy_db, ignore_file=self.ignore_file)
         variants = [(image.name, variant) for image in images for variant in image.variants]
@@ -99,7 +99,7 @@ class Publish(Stage):
     @function(cache="never")
     async def images(
         self,
-        images: Annotated[list[Image], Doc("The images to publish")],
+        images: Annotated[list[NamedImage], Doc("The images to publish")],
         sha: Annotated[str, Doc("Git commit SHA they were built from (tags and the revision annotation)")],
         branch: Annotated[str, Doc("Branch built; 'main' adds the main-* aliases")] = "",
         source_url: Annotated[str, Doc("Source repository URL for the provenance annotation")] = DYNAMO_SOURCE_URL,
@@ -140,7 +140,7 @@ class Publish(Stage):
         return Published(refs=pushed, plan=plan, reports=report_dir)
 
     async def _push(
-        self, image: Image, refs: list[str], annotations: dict[str, str], access: RegistryAccess
+        self, image: NamedImage, refs: list[str], annotations: dict[str, str], access: RegistryAccess
     ) -> list[str]:
         """Push one image to each of its tags; every tag must get the same digest."""
         variants = []

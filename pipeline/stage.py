@@ -1,18 +1,22 @@
 """What every stage object shares: the checkout, the context file and the overlay.
 
 A stage is one file and one object (`pipeline/go.py` -> `dagger call go operator`). The main
-object builds each stage from its own inputs with `Stage.inputs_of(self)`, so a stage never
+object builds each stage from its own inputs with `Go(**self.inputs())`, so a stage never
 re-reads arguments the user gave once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import dagger
 from dagger import Doc
+
+from .errors import PipelineInputError
 
 if TYPE_CHECKING:
     from .context import Context
@@ -44,3 +48,21 @@ class Stage:
         if self.overlay is not None:
             ctx = apply_overlay(ctx, await self.overlay.contents(), source=await self.overlay.name())
         return ctx
+
+    async def _workspace_version(self) -> str:
+        """The checkout's one version, read from a local copy of its pin files (no container runs)."""
+        from .versions import VERSION_FILE_NAMES, workspace_version
+
+        policy = (await self._context()).versions
+        paths = [path for name in VERSION_FILE_NAMES for path in await self.source.glob(f"**/{name}")]
+        texts = await asyncio.gather(*(self.source.file(path).contents() for path in paths))
+        with tempfile.TemporaryDirectory() as local:
+            for path, text in zip(paths, texts, strict=True):
+                (Path(local) / path).parent.mkdir(parents=True, exist_ok=True)
+                (Path(local) / path).write_text(text)
+            try:
+                return workspace_version(Path(local), policy, label="the source directory")
+            except PipelineInputError as error:
+                # Name files as they are in the checkout, not in this temporary copy of it.
+                message = str(error).replace(f"{local}/", "").replace(local, "the source directory")
+                raise PipelineInputError(message) from None

@@ -133,9 +133,9 @@ class Wheels(Stage):
 
         command = ["maturin", "build", "--release", "--locked", "--compatibility", "linux", "--out", "/dist/raw"]
         if features:
-            # --features replaces [tool.maturin] features (e.g. pyo3/extension-module): pass both.
-            declared = runtime_project.get("tool", {}).get("maturin", {}).get("features", [])
-            command += ["--features", ",".join([*declared, *features])]
+            # maturin's --features replaces [tool.maturin] features (e.g. pyo3/extension-module): pass both.
+            listed = runtime_project["tool"]["maturin"].get("features", [])
+            command += ["--features", ",".join([*listed, *(f for f in features if f not in listed)])]
         in_bindings = (await rust._with_target_dir(builder, bindings)).with_workdir(f"{SOURCE_DIR}/{bindings}")
         for feature in features:
             if feature in FEATURE_LIBRARIES:

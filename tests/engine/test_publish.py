@@ -22,7 +22,7 @@ from modules.registry import debian_registry, htpasswd_file
 from pipeline.context import Context
 from pipeline.errors import PipelineInputError
 from pipeline.findings import ScanBlocked
-from pipeline.publish import Image, Publish
+from pipeline.publish import NamedImage, Publish
 from pipeline.refs import CONTEXT_ANNOTATION, REVISION_ANNOTATION, SOURCE_ANNOTATION, context_digest
 from tests.conftest import EXAMPLE_WORKSPACE
 from tests.engine.scan_fixtures import go_builder
@@ -160,7 +160,7 @@ async def published(dag, offline_context, registry, signing, clean_db) -> dict:
     """The operator published once, two platforms, signed: what every publish test inspects."""
     variants = operator_variants(dag, offline_context, "published")
     stage = publisher(dag, registry, clean_db, sign_key=signing["key"], sign_password=signing["password_secret"])
-    result = await stage.images([Image(name="operator", variants=variants)], SHA)
+    result = await stage.images([NamedImage(name="operator", variants=variants)], SHA)
     return {"stage": stage, "result": result, "variants": variants, "refs": result.refs}
 
 
@@ -224,7 +224,7 @@ async def test_wrong_password_fails_clearly_and_pushes_nothing(dag, offline_cont
     stage = publisher(dag, registry, clean_db, registry=f"localhost:{PORT}/ai-dynamo/denied", password=wrong)
     variants = operator_variants(dag, offline_context, "denied")
     with pytest.raises(PipelineInputError) as failed:
-        await stage.images([Image(name="operator", variants=variants)], SHA)
+        await stage.images([NamedImage(name="operator", variants=variants)], SHA)
     message = str(failed.value)
     assert message.startswith(f"push of operator to localhost:{PORT}/ai-dynamo/denied:{SHA}-operator failed:")
     assert "401" in message or "nauthorized" in message
@@ -236,7 +236,7 @@ async def test_failing_scan_pushes_nothing(dag, offline_context, registry, plant
     good = operator_variants(dag, offline_context, "blocked")
     debian = dag.container().from_(offline_context.image("python").pinned)
     with pytest.raises(ScanBlocked) as blocked:
-        await stage.images([Image(name="operator", variants=good), Image(name="vllm-runtime-cuda12.9", variants=[debian])], SHA)
+        await stage.images([NamedImage(name="operator", variants=good), NamedImage(name="vllm-runtime-cuda12.9", variants=[debian])], SHA)
     assert str(blocked.value).startswith("nothing was pushed:\nscan of vllm-runtime-cuda12.9-linux-amd64: 1 finding")
     for tag in (f"{SHA}-operator", f"{SHA}-vllm-runtime-cuda12"):  # not even the image that passed
         assert (await registry_api(dag, offline_context, registry, "ai-dynamo/blocked", tag))["status"] == 404
@@ -245,7 +245,7 @@ async def test_failing_scan_pushes_nothing(dag, offline_context, registry, plant
 async def test_dry_run_prints_the_plan_and_touches_nothing(dag, offline_context, registry, clean_db):
     stage = publisher(dag, registry, clean_db, registry=f"localhost:{PORT}/ai-dynamo/dry")
     result = await stage.images(
-        [Image(name="operator", variants=operator_variants(dag, offline_context, "dry"))], SHA, branch="main", dry_run=True
+        [NamedImage(name="operator", variants=operator_variants(dag, offline_context, "dry"))], SHA, branch="main", dry_run=True
     )
     assert result.refs == []
     plan = result.plan.splitlines()
@@ -259,7 +259,7 @@ async def test_rotating_the_registry_password_keeps_build_caches(dag, offline_co
     rotated = await start_registry(dag, offline_context, f"rotated-{uuid.uuid4().hex}")
     try:
         stage = publisher(dag, rotated, clean_db)
-        result = await stage.images([Image(name="operator", variants=operator_variants(dag, offline_context, "published"))], SHA)
+        result = await stage.images([NamedImage(name="operator", variants=operator_variants(dag, offline_context, "published"))], SHA)
         assert result.refs == published["refs"]
     finally:
         await rotated.service.stop()
