@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import dagger
 from dagger import dag
 
+from .cache import cache_volume
+
 TOOLS_PREFIX = "/opt/buildtools"
 UV_CACHE_DIR = "/root/.cache/uv"
 
@@ -26,7 +28,7 @@ class PythonTools:
         """Add uv, its cache (one volume per uv version: uv cache formats differ) and its settings."""
         return (
             ctr.with_file("/usr/local/bin/uv", dag.container().from_(self.uv_image).file("/uv"))
-            .with_mounted_cache(UV_CACHE_DIR, dag.cache_volume(f"uv-{self.uv_version}"))
+            .with_mounted_cache(UV_CACHE_DIR, cache_volume(f"uv-{self.uv_version}"))
             .with_env_variable("UV_CACHE_DIR", UV_CACHE_DIR)
             # The system CA store: TLS may be re-signed by a site CA that the engine injects.
             .with_env_variable("UV_NATIVE_TLS", "1")

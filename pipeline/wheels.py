@@ -13,6 +13,7 @@ from typing import Annotated
 import dagger
 from dagger import Doc, ReturnType, dag, field, function, object_type
 
+from modules.cache import salted
 from modules.rust_toolchain import with_sccache_stats
 from modules.wheels import WheelError, check_wheel, symbols_above_policy
 
@@ -209,7 +210,7 @@ class Wheels(Stage):
         if len(runtime_names) != 1 or len(pure_names) != 1 or len(names) != 2:
             raise WheelError(f"expected one {runtime_prefix}*.whl and one {pure_prefix}*.whl, found {names}")
 
-        python = dag.container().from_(ctx.image("python").pinned).with_mounted_directory("/wheels", dist)
+        python = dag.container().from_(ctx.image("python").pinned).with_(salted).with_mounted_directory("/wheels", dist)
         listing = json.loads(
             await python.with_exec(["python3", "-c", _LIST_WHEELS, *(f"/wheels/{n}" for n in names)]).stdout()
         )
