@@ -33,6 +33,9 @@ REQUIRED_IMAGES = (
     "frontend", "epp_default", "planner_runtime", "operator_runtime", "epp_runtime", "trivy", "redis",
 )  # fmt: skip
 WORKSPACE_KEYS = ("python_bindings", "c_bindings", "operator", "epp")
+PACKAGING_KEYS = ("source_url", "python_index", "framework_indexes")
+SOURCE_ARCHIVE_KEYS = ("version", "url", "sha256", "configure")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 PACKAGE_MANAGERS = ("dnf", "apt")
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -101,6 +104,26 @@ class Workspace:
 
 
 @dataclass(frozen=True)
+class SourceArchive:
+    """A native library built from a pinned source tarball."""
+
+    version: str
+    url: str
+    sha256: str
+    configure: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Packaging:
+    """What the Go and image stages need beyond images and tools: label source, indexes, native sources."""
+
+    source_url: str
+    python_index: str
+    framework_indexes: Mapping[str, str]
+    ffmpeg: SourceArchive
+
+
+@dataclass(frozen=True)
 class Context:
     """Everything container/context.toml says, after overlays and overrides."""
 
@@ -111,6 +134,7 @@ class Context:
     frameworks: Mapping[str, Framework]
     workspace: Workspace
     registry: str
+    packaging: Packaging | None = None
     # System packages the Rust builder needs, by package manager ([builder] in context.toml).
     builder_packages: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
@@ -182,7 +206,7 @@ def parse_context(text: str, *, source: str) -> Context:
     data = _parse_toml(text, source)
     _check_keys(
         data, source, "", required=("dagger", "tools", "images", "frameworks", "workspace", "registry"),
-        optional=("builder",),
+        optional=("packaging", "builder"),
     )
     dagger_table = _table(data, "dagger", source)
     _check_keys(dagger_table, source, "dagger", required=("version",))
@@ -208,6 +232,7 @@ def parse_context(text: str, *, source: str) -> Context:
         frameworks=frameworks,
         workspace=Workspace(**_string_map(workspace_table, source, "workspace")),
         registry=_string(registry_table, "default", source, "registry"),
+        packaging=_packaging(_table(data, "packaging", source), frameworks, source) if "packaging" in data else None,
         builder_packages=_builder_packages(data.get("builder", {}), source),
     )
 
@@ -419,4 +444,34 @@ def _framework(name: str, entry: Any, images: Mapping[str, ImageRef], source: st
         base_image=tables["base_image"],
         runtime_image=tables["runtime_image"],
         wheel_features=_names(entry, "wheel_features", source, section) if "wheel_features" in entry else (),
+    )
+
+
+def _packaging(table: Mapping[str, Any], frameworks: Mapping[str, Framework], source: str) -> Packaging:
+    _check_keys(table, source, "packaging", required=PACKAGING_KEYS + ("ffmpeg",))
+    indexes = _string_map(_table(table, "framework_indexes", source), source, "packaging.framework_indexes")
+    for name in indexes:
+        if name not in frameworks:
+            raise PipelineInputError(
+                f"{source} [packaging.framework_indexes]: unknown framework {name!r}; allowed: {', '.join(frameworks)}"
+            )
+    ffmpeg = _table(table, "ffmpeg", source)
+    section = "packaging.ffmpeg"
+    _check_keys(ffmpeg, source, section, required=SOURCE_ARCHIVE_KEYS)
+    sha256 = _string(ffmpeg, "sha256", source, section)
+    if not _SHA256.fullmatch(sha256):
+        raise PipelineInputError(f"{source} [{section}]: sha256 must be 64 lowercase hex digits")
+    configure = ffmpeg["configure"]
+    if not isinstance(configure, list) or not all(isinstance(flag, str) and flag.startswith("--") for flag in configure):
+        raise PipelineInputError(f"{source} [{section}]: configure must be a list of --flags")
+    return Packaging(
+        source_url=_string(table, "source_url", source, "packaging"),
+        python_index=_string(table, "python_index", source, "packaging"),
+        framework_indexes=indexes,
+        ffmpeg=SourceArchive(
+            version=_string(ffmpeg, "version", source, section),
+            url=_string(ffmpeg, "url", source, section),
+            sha256=sha256,
+            configure=tuple(configure),
+        ),
     )

@@ -6,15 +6,15 @@ rendering are imported inside the functions that need them.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 import dagger
 from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
 
+from .go import Go
+from .image import Image
+from .native import Native
 from .report import BuildReport
 from .rust import Rust, SccacheRedisPassword, SccacheRedisService
 from .stage import Stage
@@ -55,17 +55,20 @@ class Dynamo(Stage):
         Ignore(SOURCE_IGNORE),
     ]
 
-    async def _workspace_version(self) -> str:
-        """The checkout's one version, read from a local copy of its pin files (no container runs)."""
-        from .versions import VERSION_FILE_NAMES, workspace_version
+    @function
+    def go(self) -> Go:
+        """The Go stage: operator and EPP binaries, their images, vet and test checks."""
+        return Go(**self.inputs())
 
-        paths = [path for name in VERSION_FILE_NAMES for path in await self.source.glob(f"**/{name}")]
-        texts = await asyncio.gather(*(self.source.file(path).contents() for path in paths))
-        with tempfile.TemporaryDirectory() as local:
-            for path, text in zip(paths, texts, strict=True):
-                (Path(local) / path).parent.mkdir(parents=True, exist_ok=True)
-                (Path(local) / path).write_text(text)
-            return workspace_version(Path(local), label="the source directory")
+    @function
+    def native(self) -> Native:
+        """Native libraries the images carry (NIXL, FFmpeg), each built or fetched by its own function."""
+        return Native(**self.inputs())
+
+    @function
+    def image(self) -> Image:
+        """The Dynamo images: CUDA base, framework runtimes, frontend and planner."""
+        return Image(**self.inputs())
 
     @function
     async def version(self) -> str:

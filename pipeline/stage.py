@@ -7,7 +7,9 @@ re-reads arguments the user gave once.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -44,3 +46,15 @@ class Stage:
         if self.overlay is not None:
             ctx = apply_overlay(ctx, await self.overlay.contents(), source=await self.overlay.name())
         return ctx
+
+    async def _workspace_version(self) -> str:
+        """The checkout's one version, read from a local copy of its pin files (no container runs)."""
+        from .versions import VERSION_FILE_NAMES, workspace_version
+
+        paths = [path for name in VERSION_FILE_NAMES for path in await self.source.glob(f"**/{name}")]
+        texts = await asyncio.gather(*(self.source.file(path).contents() for path in paths))
+        with tempfile.TemporaryDirectory() as local:
+            for path, text in zip(paths, texts, strict=True):
+                (Path(local) / path).parent.mkdir(parents=True, exist_ok=True)
+                (Path(local) / path).write_text(text)
+            return workspace_version(Path(local), label="the source directory")

@@ -139,6 +139,9 @@ async def test_module_types_register_with_the_engine(dag) -> None:
     from dagger.mod._module import FUNCTION_DEF_KEY
 
     from pipeline import Dynamo
+    from pipeline.go import Go
+    from pipeline.image import Image
+    from pipeline.native import Native
     from pipeline.rust import CargoRun, Rust
     from pipeline.wheels import WheelBuild, Wheels
 
@@ -162,12 +165,17 @@ async def test_module_types_register_with_the_engine(dag) -> None:
             if callable(member) and hasattr(member, FUNCTION_DEF_KEY)
         }
 
-    assert set(objects) >= {"Dynamo", "Rust", "Wheels", "CargoRun", "WheelBuild"}
+    assert set(objects) >= {"Dynamo", "Rust", "Wheels", "CargoRun", "WheelBuild", "Go", "Image", "Native"}
+    assert {"operator", "operatorImage", "epp", "eppImage", "operatorVet", "operatorTest", "eppVet", "eppTest"} <= set(
+        objects["Go"][1]
+    )
+    assert {"cudaBase", "runtime", "frontend", "planner"} <= set(objects["Image"][1])
+    assert objects["Image"][1]["runtime"] >= {"framework", "cudaVersion", "wheels", "indexUrl", "index"}
     main, functions, _ = objects["Dynamo"]
     assert {"context", "tags", "dockerfile", "buildAll", "rust", "wheels"} <= set(functions)
     assert {"build", "test", "cLibrary", "fmt", "clippy", "builder"} <= set(objects["Rust"][1])
     assert {"build", "dist", "check"} <= set(objects["Wheels"][1])
-    for stage in (Dynamo, Rust, Wheels):
+    for stage in (Dynamo, Rust, Wheels, Go, Image, Native):
         assert objects[stage.__name__][1] == declared_functions(stage)
     constructor_args = {await arg.name() for arg in await main.constructor().args()}
     assert constructor_args == {camel(name) for name in Dynamo.__dataclass_fields__}

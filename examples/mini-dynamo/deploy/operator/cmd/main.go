@@ -6,21 +6,29 @@ import (
 	"fmt"
 
 	"github.com/ai-dynamo/dynamo/deploy/operator/internal/naming"
+	"github.com/ai-dynamo/dynamo/deploy/snapshot/protocol"
 )
 
-// version is stamped at build time: go build -ldflags "-X main.version=1.1.0".
-var version = "dev"
+// Stamped at build time: go build -ldflags "-X main.version=1.1.0 -X main.commit=<sha>".
+var (
+	version = "dev"
+	commit  = "unknown"
+)
 
 func main() {
 	graph := flag.String("graph", "example", "DynamoGraphDeployment name")
 	component := flag.String("component", "Frontend", "component whose child resource name to print")
+	showVersion := flag.Bool("version", false, "print the version and commit, then exit")
 	flag.Parse()
 
-	fmt.Printf("dynamo-operator manager %s\n", version)
+	fmt.Printf("dynamo-operator manager %s (commit %s)\n", version, commit)
+	if *showVersion {
+		return
+	}
 	name, err := naming.ComponentResourceName(*graph, *component)
 	if err != nil {
 		fmt.Println("error:", err)
 		return
 	}
-	fmt.Printf("%s/%s -> %s\n", *graph, *component, name)
+	fmt.Printf("%s/%s -> %s (checkpoint %s)\n", *graph, *component, name, protocol.CheckpointName(*graph, *component))
 }

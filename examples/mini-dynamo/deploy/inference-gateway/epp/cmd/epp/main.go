@@ -15,7 +15,14 @@ import (
 
 func main() {
 	request := flag.String("request-blocks", "1,2,3", "comma-separated KV block hashes of a request")
+	showVersion := flag.Bool("version", false, "print the version, commit and linked C API version, then exit")
 	flag.Parse()
+
+	if *showVersion {
+		fmt.Printf("dynamo-epp %s (commit %s) capi %s\n",
+			version.GitVersion, version.GitCommit, dynamo_kv_scorer.LibraryVersion())
+		return
+	}
 
 	// Tells replicas apart in logs when several EPPs serve one pool.
 	instance := uuid.NewString()

@@ -1,0 +1,371 @@
+"""The image stage: the CUDA base, one runtime per framework, the frontend and the planner.
+
+Every image starts from a base the context pins and takes its parts from the stages that make them:
+wheels from the Wheels stage, the EPP from the Go stage, NIXL and FFmpeg from the Native stage. Each
+part is its own cached function, so a change to one rebuilds only the images that take it.
+
+`dagger call image runtime --framework vllm`, `dagger call image frontend`, `dagger call image planner`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+import dagger
+from dagger import Doc, dag, function, object_type
+
+from modules.oci import oci_labels, with_labels
+from modules.python_tools import PythonTools
+
+from .errors import PipelineInputError
+from .native import CudaVersion, Framework, Native, packaging
+from .stage import Stage
+
+if TYPE_CHECKING:
+    from .context import Combination, Context
+
+USER = "dynamo"
+UID = 1000
+HOME = f"/home/{USER}"
+DYNAMO_HOME = "/opt/dynamo"
+VENV = f"{DYNAMO_HOME}/venv"
+WHEELHOUSE = f"{DYNAMO_HOME}/wheelhouse"
+ENTRYPOINT = f"{DYNAMO_HOME}/entrypoint.sh"
+UV_CACHE = f"{HOME}/.cache/uv"
+INDEX_HOST = "package-index"
+# The two wheels every image installs (file-name prefixes, PEP 427 normalised).
+DYNAMO_WHEELS = ("ai_dynamo_runtime-", "ai_dynamo-")
+
+
+@dataclass(frozen=True)
+class FrameworkPackage:
+    """How a framework is installed and imported."""
+
+    distribution: str
+    module: str
+    # The runtime base already carries the framework (SGLang's upstream image): install only if absent.
+    from_base: bool = False
+
+
+FRAMEWORK_PACKAGES = {
+    "vllm": FrameworkPackage("vllm", "vllm"),
+    "sglang": FrameworkPackage("sglang", "sglang", from_base=True),
+    "trtllm": FrameworkPackage("tensorrt-llm", "tensorrt_llm"),
+}
+# Environment upstream's runtime stages set per framework.
+FRAMEWORK_ENV = {
+    "vllm": {"VLLM_USE_FLASHINFER_SAMPLER": "1", "CUDA_DEVICE_ORDER": "PCI_BUS_ID"},
+    "sglang": {"SGLANG_FORCE_SHUTDOWN": "1"},
+    "trtllm": {"OMPI_MCA_coll_ucc_enable": "0"},
+}
+
+# Runs the CUDA base's own entrypoint when it has one (NVIDIA's images do), else the command; bash by default.
+_ENTRYPOINT = """#!/bin/sh
+[ "$#" -gt 0 ] || set -- /bin/bash
+if [ -x /opt/nvidia/nvidia_entrypoint.sh ]; then exec /opt/nvidia/nvidia_entrypoint.sh "$@"; fi
+exec "$@"
+"""
+
+# uid 1000 must be dynamo (Ubuntu 24.04 images ship a user "ubuntu" with it); group 0 for OpenShift.
+_ADD_USER = f"""set -eu
+userdel -r ubuntu >/dev/null 2>&1 || true
+id -u {USER} >/dev/null 2>&1 || useradd -m -u {UID} -g 0 -s /bin/bash {USER}
+[ "$(id -u {USER})" = {UID} ]
+mkdir -p {HOME}/.cache {DYNAMO_HOME} /workspace
+chown {USER}:0 {HOME} {HOME}/.cache {DYNAMO_HOME} /workspace
+mkdir -p /etc/profile.d && echo 'umask 002' > /etc/profile.d/00-umask.sh
+"""
+
+# The pinned Python, from the distribution when the base has none (NVIDIA's CUDA runtimes do not).
+_ENSURE_PYTHON = """set -eu
+command -v "python$1" >/dev/null 2>&1 && exit 0
+apt-get update
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "python$1" "python$1-venv"
+rm -rf /var/lib/apt/lists/*
+"""
+
+# Install the framework unless the base's own Python already has it at the pinned version.
+_FRAMEWORK_PRESENT = """import importlib.metadata as m, sys
+try:
+    sys.exit(0 if m.version(sys.argv[1]) == sys.argv[2] else 1)
+except m.PackageNotFoundError:
+    sys.exit(1)
+"""
+
+Wheels = Annotated[
+    dagger.Directory | None,
+    Doc("ai_dynamo_runtime and ai_dynamo wheels (the Wheels stage's dist); empty: built now"),
+]
+CommitSha = Annotated[str, Doc("Git commit: stamped into the wheels, DYNAMO_COMMIT_SHA and the labels")]
+Created = Annotated[str, Doc("org.opencontainers.image.created (RFC 3339); empty: now")]
+IndexUrl = Annotated[
+    str,
+    Doc("Python index for the framework and its dependencies; empty: the context's (PyPI, + NVIDIA's for trtllm)"),
+]
+IndexService = Annotated[
+    dagger.Service | None, Doc(f"Service serving that index, reachable as {INDEX_HOST} (e.g. a local mirror)")
+]
+
+
+@object_type
+class Image(Stage):
+    """Dynamo's container images, each a function returning a Container."""
+
+    async def _labels(self, ctx: Context, commit_sha: str, created: str) -> dict[str, str]:
+        return oci_labels(await self._workspace_version(), commit_sha, packaging(ctx).source_url, created)
+
+    async def _wheels(self, wheels: dagger.Directory | None, commit_sha: str, framework: str) -> dagger.Directory:
+        """The Dynamo wheels (built with the framework's features when not given), one of each checked."""
+        if commit_sha:
+            from .tags import check_sha
+
+            check_sha(commit_sha)
+        if wheels is None:
+            from .wheels import Wheels
+
+            wheels = await Wheels(**self.inputs()).dist(commit_sha, framework)
+        names = [name for name in await wheels.entries() if name.endswith(".whl")]
+        for prefix in DYNAMO_WHEELS:
+            if not any(name.startswith(prefix) for name in names):
+                raise PipelineInputError(
+                    f"wheels: no {prefix}*.whl (has: {', '.join(sorted(names)) or 'no wheels'}); "
+                    "pass the Wheels stage's dist"
+                )
+        return wheels
+
+    def _python_tools(self, ctx: Context) -> PythonTools:
+        return PythonTools(uv_image=ctx.image("uv").pinned, uv_version=ctx.tools["uv"], python=ctx.tools["python"])
+
+    def _dynamo_base(self, ctx: Context, base: str) -> dagger.Container:
+        """`base` with the dynamo user (uid 1000, gid 0, HOME), /opt/dynamo, uv and the entrypoint."""
+        return (
+            dag.container()
+            .from_(base)
+            .with_user("root")
+            .with_exec(["sh", "-c", _ADD_USER])
+            .with_file("/usr/local/bin/uv", dag.container().from_(ctx.image("uv").pinned).file("/uv"))
+            .with_new_file(ENTRYPOINT, _ENTRYPOINT, permissions=0o755)
+            .with_env_variable("HOME", HOME)
+            .with_env_variable("DYNAMO_HOME", DYNAMO_HOME)
+            .with_entrypoint([ENTRYPOINT])
+            .with_default_args([])
+        )
+
+    def _with_venv(
+        self,
+        ctr: dagger.Container,
+        ctx: Context,
+        wheels: dagger.Directory,
+        nixl: dagger.Directory | None,
+        requirements: list[str],
+        index_urls: list[str],
+        index: dagger.Service | None,
+        system_site_packages: bool = False,
+        no_deps: bool = False,
+    ) -> dagger.Container:
+        """Install the Dynamo wheels (and NIXL's, and `requirements`) into /opt/dynamo/venv as user dynamo."""
+        tools = self._python_tools(ctx)
+        owner = f"{USER}:0"
+        ctr = ctr.with_exec(["sh", "-c", _ENSURE_PYTHON, "ensure-python", tools.python])
+        ctr = ctr.with_directory(WHEELHOUSE, wheels, include=["*.whl"], owner=owner)
+        wheel_paths = [f"{WHEELHOUSE}/{prefix}*.whl" for prefix in DYNAMO_WHEELS]
+        if nixl is not None:
+            ctr = ctr.with_directory(f"{WHEELHOUSE}/nixl", nixl, include=["*.whl"], owner=owner)
+            wheel_paths.append(f"{WHEELHOUSE}/nixl/*.whl")
+        if index is not None:
+            ctr = ctr.with_service_binding(INDEX_HOST, index)
+        venv = ["uv", "venv", "--python", tools.python, VENV] + (["--system-site-packages"] if system_site_packages else [])
+        # Globs need a shell; the requirements and index arguments pass through "$@".
+        script = f'set -eu; exec uv pip install --python {VENV}/bin/python {" ".join(wheel_paths)} "$@"'
+        installed = (
+            ctr.with_user(USER)
+            .with_(lambda c: tools.with_uv(c, cache_dir=UV_CACHE, owner=f"{UID}:0"))
+            .with_exec(venv)
+            .with_exec(
+                ["sh", "-c", script, "install", *_index_args(index_urls), *(["--no-deps"] if no_deps else []), *requirements]
+            )
+            .with_user("root")
+        )
+        return (
+            PythonTools.without_uv_settings(installed, cache_dir=UV_CACHE)
+            .with_env_variable("VIRTUAL_ENV", VENV)
+            .with_env_variable("PATH", f"{VENV}/bin:${{PATH}}", expand=True)
+        )
+
+    def _index_urls(self, ctx: Context, framework: str, index_url: str) -> list[str]:
+        """The given index alone (a mirror serves everything), else the context's plus the framework's extra."""
+        if index_url:
+            return [index_url]
+        extra = packaging(ctx).framework_indexes.get(framework)
+        return [packaging(ctx).python_index] + ([extra] if extra else [])
+
+    async def _combination(self, framework: str, cuda_version: str) -> tuple[Context, Combination]:
+        ctx = await self._context()
+        fw = ctx.framework(framework)
+        return ctx, ctx.combination(framework, "runtime", "cuda", cuda_version or fw.cuda_versions[0])
+
+    def _cuda_runtime_image(self, ctx: Context, cuda: str) -> str:
+        key = "cuda_runtime_" + cuda.replace(".", "_")
+        if key not in ctx.images:
+            known = sorted(k.removeprefix("cuda_runtime_").replace("_", ".") for k in ctx.images if k.startswith("cuda_runtime_"))
+            raise PipelineInputError(f"{ctx.source}: no [images.{key}] for CUDA {cuda}; CUDA runtimes: {', '.join(known)}")
+        return ctx.image(key).pinned
+
+    @function
+    async def cuda_base(
+        self, cuda_version: Annotated[str, Doc("CUDA version of the runtime base, e.g. 12.9")] = "12.9"
+    ) -> dagger.Container:
+        """The CUDA runtime base with the dynamo user, /opt/dynamo, uv and the entrypoint; no compilers."""
+        ctx = await self._context()
+        return self._dynamo_base(ctx, self._cuda_runtime_image(ctx, cuda_version))
+
+    @function
+    async def runtime(
+        self,
+        framework: Framework,
+        cuda_version: CudaVersion = "",
+        wheels: Wheels = None,
+        commit_sha: CommitSha = "",
+        index_url: IndexUrl = "",
+        index: IndexService = None,
+        created: Created = "",
+    ) -> dagger.Container:
+        """A framework's runtime image: its base, the wheels and NIXL in /opt/dynamo/venv, the framework, user dynamo.
+
+        dynamo and vllm start from the CUDA runtime base (upstream's dynamo runtime keeps the devel
+        base; here runtime images carry no compiler); sglang and trtllm from the images the context
+        names for them. FFmpeg comes in where the context enables it.
+        """
+        ctx, combo = await self._combination(framework, cuda_version)
+        package = FRAMEWORK_PACKAGES.get(framework)
+        if package is not None and not combo.framework.version:
+            raise PipelineInputError(f"{ctx.source} [frameworks.{framework}]: no version to install")
+        wheels = await self._wheels(wheels, commit_sha, framework)
+        runtime_image = ctx.runtime_image(combo)
+        base = runtime_image.pinned if runtime_image else self._cuda_runtime_image(ctx, combo.cuda or "")
+        native = Native(**self.inputs())
+        # SGLang relies on the NIXL its upstream image ships; the others get NIXL's wheels.
+        nixl = None if framework == "sglang" else await native.nixl(framework, combo.cuda or "")
+        ctr = self._dynamo_base(ctx, base)
+        if combo.framework.enable_media_ffmpeg:
+            ctr = ctr.with_directory("/", await native.ffmpeg()).with_exec(["ldconfig"])
+        requirements = []
+        if package is not None and not package.from_base:
+            requirements.append(f"{package.distribution}=={combo.framework.version}")
+        ctr = self._with_venv(
+            ctr, ctx, wheels, nixl, requirements, self._index_urls(ctx, framework, index_url), index,
+            system_site_packages=package is not None and package.from_base,
+            # The base's own packages stay as they are (upstream installs Dynamo into SGLang --no-deps).
+            no_deps=package is not None and package.from_base,
+        )
+        if package is not None and package.from_base:
+            ctr = self._with_framework_unless_present(
+                ctr, ctx, package, combo.framework.version, self._index_urls(ctx, framework, index_url), index
+            )
+        for name, value in FRAMEWORK_ENV.get(framework, {}).items():
+            ctr = ctr.with_env_variable(name, value)
+        return (
+            ctr.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
+            .with_workdir("/workspace")
+            .with_user(USER)
+            .with_(with_labels(await self._labels(ctx, commit_sha, created)))
+        )
+
+    def _with_framework_unless_present(
+        self,
+        ctr: dagger.Container,
+        ctx: Context,
+        package: FrameworkPackage,
+        version: str,
+        index_urls: list[str],
+        index: dagger.Service | None,
+    ) -> dagger.Container:
+        """Install `package==version` into the venv unless the base's Python already has that version."""
+        tools = self._python_tools(ctx)
+        script = (
+            'set -eu; python3 -c "$1" "$2" "$3" && exit 0; shift 3; '
+            f'exec uv pip install --python {VENV}/bin/python "$@"'
+        )
+        if index is not None:
+            ctr = ctr.with_service_binding(INDEX_HOST, index)
+        ran = (
+            ctr.with_user(USER)
+            .with_(lambda c: tools.with_uv(c, cache_dir=UV_CACHE, owner=f"{UID}:0"))
+            .with_exec(["sh", "-c", script, "framework", _FRAMEWORK_PRESENT, package.distribution, version,
+                        *_index_args(index_urls), f"{package.distribution}=={version}"])
+            .with_user("root")
+        )
+        return PythonTools.without_uv_settings(ran, cache_dir=UV_CACHE)
+
+    @function
+    async def frontend(
+        self,
+        wheels: Wheels = None,
+        epp: Annotated[dagger.File | None, Doc("The EPP binary; empty: built by the Go stage")] = None,
+        commit_sha: CommitSha = "",
+        cuda_version: Annotated[str, Doc("CUDA version of the NIXL wheels")] = "12.9",
+        index_url: IndexUrl = "",
+        index: IndexService = None,
+        created: Created = "",
+    ) -> dagger.Container:
+        """The frontend image: the context's frontend base, /epp from the Go stage, the wheels and NIXL, user dynamo."""
+        ctx, combo = await self._combination("dynamo", cuda_version)
+        wheels = await self._wheels(wheels, commit_sha, "dynamo")
+        if epp is None:
+            from .go import Go
+
+            epp = await Go(**self.inputs()).epp(commit_sha=commit_sha)
+        nixl = await Native(**self.inputs()).nixl("dynamo", combo.cuda or "")
+        ctr = self._dynamo_base(ctx, ctx.image("frontend").pinned).with_file("/epp", epp, permissions=0o755)
+        ctr = self._with_venv(ctr, ctx, wheels, nixl, [], self._index_urls(ctx, "dynamo", index_url), index)
+        return (
+            ctr.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
+            .with_workdir("/workspace")
+            .with_user(USER)
+            .with_entrypoint(["/epp"])
+            .with_default_args([])
+            .with_(with_labels(await self._labels(ctx, commit_sha, created)))
+        )
+
+    @function
+    async def planner(
+        self,
+        wheels: Wheels = None,
+        commit_sha: CommitSha = "",
+        index_url: IndexUrl = "",
+        index: IndexService = None,
+        created: Created = "",
+    ) -> dagger.Container:
+        """The planner image: a venv built on the Python image, copied with the users into the distroless base."""
+        ctx = await self._context()
+        wheels = await self._wheels(wheels, commit_sha, "dynamo")
+        builder = self._with_venv(
+            self._dynamo_base(ctx, ctx.image("python").pinned), ctx, wheels, None, [],
+            self._index_urls(ctx, "dynamo", index_url), index,
+        )
+        # Distroless has no useradd: the builder's account files carry the dynamo user over.
+        return (
+            dag.container()
+            .from_(ctx.image("planner_runtime").pinned)
+            .with_file("/etc/passwd", builder.file("/etc/passwd"))
+            .with_file("/etc/group", builder.file("/etc/group"))
+            .with_directory(HOME, builder.directory(HOME), owner=f"{USER}:0")
+            .with_directory(VENV, builder.directory(VENV), owner=f"{USER}:0")
+            .with_file("/usr/local/bin/uv", builder.file("/usr/local/bin/uv"))
+            .with_env_variable("HOME", HOME)
+            .with_env_variable("DYNAMO_HOME", DYNAMO_HOME)
+            .with_env_variable("VIRTUAL_ENV", VENV)
+            .with_env_variable("PATH", f"{VENV}/bin:${{PATH}}", expand=True)
+            .with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
+            .with_user(USER)
+            .with_workdir(HOME)
+            .with_default_args([])
+            .with_(with_labels(await self._labels(ctx, commit_sha, created)))
+        )
+
+
+def _index_args(index_urls: list[str]) -> list[str]:
+    """uv's arguments for the first index and any extra ones."""
+    return ["--index-url", index_urls[0]] + [arg for url in index_urls[1:] for arg in ("--extra-index-url", url)]
+
