@@ -16,6 +16,7 @@ import dagger
 from dagger import Doc, dag, function, object_type
 
 from modules.oci import oci_labels, with_labels
+from modules.cache import salted
 from modules.python_tools import PythonTools
 
 from .errors import PipelineInputError
@@ -142,6 +143,7 @@ class Image(Stage):
         return (
             dag.container()
             .from_(base)
+            .with_(salted)
             .with_user("root")
             .with_exec(["sh", "-c", _ADD_USER])
             .with_file("/usr/local/bin/uv", dag.container().from_(ctx.image("uv").pinned).file("/uv"))
