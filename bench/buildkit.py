@@ -146,13 +146,19 @@ class BuildKitDaemon:
         """Delete the state directory (after stop)."""
         shutil.rmtree(self.state, ignore_errors=True)
 
-    def build(self, context: Path, dockerfile: Path, target: str, build_args: dict[str, str], oci_tar: Path,
+    def build(self, context: Path, dockerfile: Path, target: str, build_args: dict[str, str], oci_tar: Path | None,
               progress_log: Path) -> tuple[float, StepTimes]:
-        """Build `target` of `dockerfile` with `context`, export it as an OCI tarball; (seconds, step times)."""
+        """Build `target` of `dockerfile` with `context`; (seconds, step times).
+
+        Without `oci_tar` nothing is exported (like the pipeline's sync); with it, the image is
+        written there as an OCI tarball (layers compressed).
+        """
         args = [str(self.bin_dir / "buildctl"), "--addr", self.address, "build", "--progress", "plain",
                 "--frontend", "dockerfile.v0", "--local", f"context={context}",
                 "--local", f"dockerfile={dockerfile.parent}", "--opt", f"filename={dockerfile.name}",
-                "--opt", f"target={target}", "--output", f"type=oci,dest={oci_tar}"]
+                "--opt", f"target={target}"]
+        if oci_tar is not None:
+            args += ["--output", f"type=oci,dest={oci_tar}"]
         for key, value in build_args.items():
             args += ["--opt", f"build-arg:{key}={value}"]
         started = time.monotonic()

@@ -87,9 +87,10 @@ def _blob(archive: tarfile.TarFile, digest: str) -> bytes:
     return archive.extractfile(f"blobs/{digest.replace(':', '/')}").read()
 
 
-def image_facts(oci_tar: Path, collect_prefix: str = "") -> dict[str, object]:
-    """Layer count, compressed and uncompressed bytes of an OCI image tarball (single platform), and
-    the files under `collect_prefix` in its layers (name -> bytes), e.g. the wheels it carries."""
+def image_facts(oci_tar: Path, collect_prefix: str = "", depth: int = 7, largest: int = 10) -> dict[str, object]:
+    """Layer count, compressed and uncompressed bytes of an OCI image tarball (single platform), the
+    files under `collect_prefix` in its layers (name -> bytes), e.g. the wheels it carries, and the
+    `largest` directories `depth` levels down by the bytes of the files the layers add there."""
     with tarfile.open(oci_tar) as archive:
         index = json.loads(archive.extractfile("index.json").read())
         manifest = json.loads(_blob(archive, index["manifests"][0]["digest"]))
@@ -97,17 +98,21 @@ def image_facts(oci_tar: Path, collect_prefix: str = "") -> dict[str, object]:
             manifest = json.loads(_blob(archive, manifest["manifests"][0]["digest"]))
         compressed = uncompressed = 0
         files: dict[str, int] = {}
+        by_directory: dict[str, int] = {}
         for layer in manifest["layers"]:
             compressed += layer["size"]
             data = _blob(archive, layer["digest"])
             raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
             uncompressed += len(raw)
-            if collect_prefix:
-                with tarfile.open(fileobj=io.BytesIO(raw)) as layer_tar:
-                    for member in layer_tar.getmembers():
-                        name = member.name.removeprefix("./")
-                        if member.isfile() and name.startswith(collect_prefix):
-                            files[name.removeprefix(collect_prefix)] = member.size
+            with tarfile.open(fileobj=io.BytesIO(raw)) as layer_tar:
+                for member in layer_tar.getmembers():
+                    name = member.name.removeprefix("./")
+                    if not member.isfile():
+                        continue
+                    top = "/".join(name.split("/")[:depth])
+                    by_directory[top] = by_directory.get(top, 0) + member.size
+                    if collect_prefix and name.startswith(collect_prefix):
+                        files[name.removeprefix(collect_prefix)] = member.size
     return {
         "layers": len(manifest["layers"]),
         "compressed_bytes": compressed,
@@ -115,6 +120,10 @@ def image_facts(oci_tar: Path, collect_prefix: str = "") -> dict[str, object]:
         "compressed_mib": round(compressed / 2**20, 1),
         "uncompressed_mib": round(uncompressed / 2**20, 1),
         "files": files,
+        "largest_directories_mib": {
+            name: round(size / 2**20, 1)
+            for name, size in sorted(by_directory.items(), key=lambda item: -item[1])[:largest]
+        },
     }
 
 

@@ -23,15 +23,34 @@ def _use_salt(salt: str) -> None:
         os.environ.pop(CACHE_SALT_ENV, None)
 
 
-def _dynamo(source: Path, overlay: Path):
+async def host_source(source: Path):
+    """The checkout as the module sees it (its allow-list applied), loaded once.
+
+    A session loads a host directory once; later edits reach the pipeline through `edited()`.
+    """
     from dagger import dag
 
-    from pipeline.main import SOURCE_IGNORE, Dynamo
+    from pipeline.main import SOURCE_IGNORE
 
-    return Dynamo(source=dag.host().directory(str(source), exclude=SOURCE_IGNORE), overlay=dag.host().file(str(overlay)))
+    return await dag.host().directory(str(source), exclude=SOURCE_IGNORE).sync()
 
 
-async def build_all(source: Path, overlay: Path, commit_sha: str, salt: str, out: Path) -> dict[str, object]:
+def edited(base, files: dict[str, str]):
+    """`base` with the given files' current text (the scenario's edits so far)."""
+    for path, text in files.items():
+        base = base.with_new_file(path, text)
+    return base
+
+
+def _dynamo(source, overlay: Path):
+    from dagger import dag
+
+    from pipeline.main import Dynamo
+
+    return Dynamo(source=source, overlay=dag.host().file(str(overlay)))
+
+
+async def build_all(source, overlay: Path, commit_sha: str, salt: str, out: Path) -> dict[str, object]:
     """Time `build-all` (exported to `out`); its stages' own times and sccache counters from its report."""
     _use_salt(salt)
     started = time.monotonic()
@@ -47,7 +66,7 @@ async def build_all(source: Path, overlay: Path, commit_sha: str, salt: str, out
 
 
 async def runtime_path(
-    source: Path, overlay: Path, commit_sha: str, framework: str, salt: str, image_tar: Path | None
+    source, overlay: Path, commit_sha: str, framework: str, salt: str, image_tar: Path | None
 ) -> dict[str, object]:
     """Time `wheels build` then `image runtime` with those wheels: what the Dockerfile's runtime target chains.
 

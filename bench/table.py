@@ -109,6 +109,13 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| {label} | {_fmt((pipeline_image or {}).get(key))} | {_fmt((docker_image or {}).get(key))} |")
     lines.append(f"| wheels in the image | {', '.join(sorted((pipeline_image or {}).get('files', {}))) or '–'} "
                  f"| {', '.join(sorted((docker_image or {}).get('files', {}))) or '–'} |")
+    for label, image in (("pipeline", pipeline_image), ("Dockerfile", docker_image)):
+        largest = (image or {}).get("largest_directories_mib", {})
+        if largest:
+            lines.append(f"| largest directories, {label} image (MiB) | "
+                         + ("; ".join(f"`{name}` {size:g}" for name, size in largest.items()) if label == "pipeline" else "")
+                         + " | " + ("; ".join(f"`{name}` {size:g}" for name, size in largest.items()) if label == "Dockerfile" else "")
+                         + " |")
     for scenario in SCENARIOS:
         engine = _peak(pipeline.get("memory", {}).get(scenario))
         daemon = _peak(results.get("dockerfile_memory", {}).get(scenario))

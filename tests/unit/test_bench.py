@@ -73,6 +73,7 @@ def test_image_facts_count_layers_sizes_and_collected_files(tmp_path):
     facts = image_facts(tar_path, collect_prefix="opt/dynamo/wheelhouse/")
     assert facts["layers"] == 2
     assert facts["files"] == {"ai_dynamo-1.0-py3-none-any.whl": 300}
+    assert list(facts["largest_directories_mib"]) == ["usr/bin/tool", "opt/dynamo/wheelhouse/ai_dynamo-1.0-py3-none-any.whl"]
     assert facts["uncompressed_bytes"] > facts["compressed_bytes"] == sum(len(data) for data in layers)
 
 
@@ -90,6 +91,7 @@ def test_edits_touch_only_the_copy(tmp_path):
     assert workspace.rust_file.read_text() == original + "// bench edit 1\n"
     assert workspace.python_file.read_text().endswith("# bench edit 1\n")
     assert (EXAMPLE / "lib/llm/src/lib.rs").read_text() == original
+    assert workspace.edited_files()["lib/llm/src/lib.rs"] == original + "// bench edit 1\n"
     with pytest.raises(SystemExit, match="no/such.rs: not in"):
         Workspace(EXAMPLE, tmp_path, "other", "no/such.rs", "pyproject.toml")
 
