@@ -13,7 +13,7 @@ from typing import Annotated
 import dagger
 from dagger import Doc, ReturnType, dag, field, function, object_type
 
-from modules.cache import salted
+from modules.cache import cache_volume, salted
 from modules.rust_toolchain import with_sccache_stats
 from modules.wheels import WheelError, check_wheel, symbols_above_policy
 
@@ -150,7 +150,8 @@ class Wheels(Stage):
             expect=ReturnType.ANY,
         )
         pure = (
-            builder.with_new_file(f"{COMMIT_SHIM_DIR}/git", _GIT_SHIM, permissions=0o755)
+            (await rust._builder(sccache_redis, sccache_redis_password, whole_source=True))
+            .with_new_file(f"{COMMIT_SHIM_DIR}/git", _GIT_SHIM, permissions=0o755)
             .with_env_variable("PATH", f"{COMMIT_SHIM_DIR}:${{PATH}}", expand=True)
             .with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_exec(["uv", "build", "--wheel", "--out-dir", "/dist/wheels", "."])
@@ -239,7 +240,10 @@ class Wheels(Stage):
             n.removesuffix(".py").replace("/", ".") for n in sorted(version_files)
         ]
         # The files themselves, not the names: an index may hold other (newer) releases of them.
-        imported = await python.with_exec(["python3", "-m", "pip", "install", "-q", *(f"/wheels/{n}" for n in names)]).with_exec(
+        # pip's cache on a volume: each check would otherwise download the wheels' dependencies again.
+        imported = await python.with_mounted_cache("/root/.cache/pip", cache_volume("pip-wheel-check")).with_exec(
+            ["python3", "-m", "pip", "install", "-q", *(f"/wheels/{n}" for n in names)]
+        ).with_exec(
             ["python3", "-c", "import importlib, sys; [print(m, importlib.import_module(m).__name__) for m in sys.argv[1:]]", *modules]
         ).stdout()
         return f"{shown.strip()}\n\ninstalled and imported:\n{imported.strip()}"
