@@ -25,9 +25,6 @@ from .report import BuildReport, CacheStats, Step
 from .stage import Stage
 
 SOURCE_DIR = "/src"
-# What cargo and maturin never read: pure-Python components, Go (deploy/), Dockerfiles, benchmark
-# scripts. Left out of the Rust execs' source, a change there reruns no cargo step.
-NOT_RUST = ["components", "deploy", "container", "benchmarks"]
 TARGET_DIR = "/var/cache/cargo-target"
 OUT_DIR = "/out"
 DEFAULT_TARGET = "x86_64-unknown-linux-gnu"
@@ -168,16 +165,9 @@ class Rust(Stage):
         return CargoWorkspace.from_manifests(root_path, root_text, member_texts)
 
     async def _builder(
-        self,
-        sccache_redis: dagger.Service | None = None,
-        sccache_redis_password: dagger.Secret | None = None,
-        whole_source: bool = False,
+        self, sccache_redis: dagger.Service | None = None, sccache_redis_password: dagger.Secret | None = None
     ) -> dagger.Container:
-        """The manylinux build container: Python tools, pinned Rust, cargo caches, sccache, source.
-
-        The source is what Rust builds read (NOT_RUST left out) unless `whole_source` (the pure wheel).
-        """
-        source = self.source if whole_source else dag.directory().with_directory(".", self.source, exclude=NOT_RUST)
+        """The manylinux build container: Python tools, pinned Rust, cargo caches, sccache, source."""
         ctx = await self._context()
         tools = ctx.tools
         python_tools = PythonTools(uv_image=ctx.image("uv").pinned, uv_version=tools["uv"], python=tools["python"])
@@ -200,7 +190,7 @@ class Rust(Stage):
             .with_(lambda ctr: toolchain.with_sccache(ctr, remote))
             # PyO3's build script asks this interpreter for its configuration.
             .with_env_variable("PYO3_PYTHON", f"{TOOLS_PREFIX}/bin/python")
-            .with_directory(SOURCE_DIR, source)
+            .with_directory(SOURCE_DIR, self.source)
             .with_workdir(SOURCE_DIR)
         )
 

@@ -150,8 +150,7 @@ class Wheels(Stage):
             expect=ReturnType.ANY,
         )
         pure = (
-            (await rust._builder(sccache_redis, sccache_redis_password, whole_source=True))
-            .with_new_file(f"{COMMIT_SHIM_DIR}/git", _GIT_SHIM, permissions=0o755)
+            builder.with_new_file(f"{COMMIT_SHIM_DIR}/git", _GIT_SHIM, permissions=0o755)
             .with_env_variable("PATH", f"{COMMIT_SHIM_DIR}:${{PATH}}", expand=True)
             .with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_exec(["uv", "build", "--wheel", "--out-dir", "/dist/wheels", "."])
