@@ -318,6 +318,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "with rustup from static.rust-lang.org at rust-toolchain.toml's channel; the pipeline's stand-in "
             "builder carries the host's Rust (no download).",
             "Peak memory: cgroup v1 samples every 0.5 s; the engine is shared, so its figures include others' work.",
+            "The images differ in content: the pipeline's runtime image is the CUDA runtime base with the wheels and "
+            "NIXL (nixl, nixl-cu12 and their PyPI dependencies) in a venv; the Dockerfile's dynamo runtime is "
+            "dynamo_base (devel base, Rust toolchain, sccache) with the wheels and no NIXL. See the largest directories.",
+            "Pipeline stage times are each exec chain's wall time, builder set-up included when it is not cached.",
         ],
     }
     with tempfile.TemporaryDirectory(prefix="dynamo-bench-", dir="/var/tmp") as temp:

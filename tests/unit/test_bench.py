@@ -126,7 +126,13 @@ def test_goals_and_table_from_measured_figures():
     assert by_name["cold / Dockerfile cold (wheels + runtime image)"]["value"] == 0.5
     assert by_name["cold build-all / bare cargo cold (dev + release)"]["value"] == 1.11
     assert by_name["runtime image size / Dockerfile's (uncompressed)"]["value"] == 0.33
+    results["pipeline"]["build_all"]["cold"][0]["sccache"] = {"cargo build": {"hits": 0, "misses": 9, "hit_rate": 0.0}}
+    results["pipeline"]["build_all"]["warm"][0]["sccache"] = {"cargo build": {"hits": 0, "misses": 9, "hit_rate": 0.0}}
+    results["pipeline"]["build_all"]["rust_edit"][0]["sccache"] = {"cargo build": {"hits": 8, "misses": 1, "hit_rate": 0.89}}
     text = markdown(results)
+    assert "| cold | cargo build | 0 | 9 | 0% |" in text
+    assert "| warm no-op | cargo build | exec cached | | |" in text
+    assert "| one-line Rust change | cargo build | 8 | 1 | 89% |" in text
     assert "| cold | 100 s | 80 s | 160 s | 0.5× | 40 s | 50 s |" in text
     assert "| one-line Python change | – | – | – | – | – | – |" in text
 
