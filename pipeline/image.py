@@ -166,27 +166,31 @@ class Image(Stage):
         system_site_packages: bool = False,
         no_deps: bool = False,
     ) -> dagger.Container:
-        """Install the Dynamo wheels (and NIXL's, and `requirements`) into /opt/dynamo/venv as user dynamo."""
+        """Install the Dynamo wheels (and NIXL's, and `requirements`) into /opt/dynamo/venv as user dynamo.
+
+        NIXL and `requirements` (with their dependencies, gigabytes) go in first, in an exec that
+        does not see the Dynamo wheels, so a Dynamo change reinstalls only the Dynamo wheels.
+        """
         tools = self._python_tools(ctx)
         owner = f"{USER}:0"
         ctr = ctr.with_exec(["sh", "-c", _ENSURE_PYTHON, "ensure-python", tools.python])
-        ctr = ctr.with_directory(WHEELHOUSE, wheels, include=["*.whl"], owner=owner)
-        wheel_paths = [f"{WHEELHOUSE}/{prefix}*.whl" for prefix in DYNAMO_WHEELS]
-        if nixl is not None:
-            ctr = ctr.with_directory(f"{WHEELHOUSE}/nixl", nixl, include=["*.whl"], owner=owner)
-            wheel_paths.append(f"{WHEELHOUSE}/nixl/*.whl")
         if index is not None:
             ctr = ctr.with_service_binding(INDEX_HOST, index)
         venv = ["uv", "venv", "--python", tools.python, VENV] + (["--system-site-packages"] if system_site_packages else [])
+        options = [*_index_args(index_urls), *(["--no-deps"] if no_deps else [])]
         # Globs need a shell; the requirements and index arguments pass through "$@".
-        script = f'set -eu; exec uv pip install --python {VENV}/bin/python {" ".join(wheel_paths)} "$@"'
+        install = f'set -eu; exec uv pip install --python {VENV}/bin/python {{paths}} "$@"'
+        ctr = ctr.with_user(USER).with_(lambda c: tools.with_uv(c, cache_dir=UV_CACHE, owner=f"{UID}:0")).with_exec(venv)
+        if nixl is not None or requirements:
+            nixl_paths = ""
+            if nixl is not None:
+                ctr = ctr.with_directory(f"{WHEELHOUSE}/nixl", nixl, include=["*.whl"], owner=owner)
+                nixl_paths = f"{WHEELHOUSE}/nixl/*.whl"
+            ctr = ctr.with_exec(["sh", "-c", install.format(paths=nixl_paths), "install", *options, *requirements])
+        wheel_paths = [f"{WHEELHOUSE}/{prefix}*.whl" for prefix in DYNAMO_WHEELS]
         installed = (
-            ctr.with_user(USER)
-            .with_(lambda c: tools.with_uv(c, cache_dir=UV_CACHE, owner=f"{UID}:0"))
-            .with_exec(venv)
-            .with_exec(
-                ["sh", "-c", script, "install", *_index_args(index_urls), *(["--no-deps"] if no_deps else []), *requirements]
-            )
+            ctr.with_directory(WHEELHOUSE, wheels, include=["*.whl"], owner=owner)
+            .with_exec(["sh", "-c", install.format(paths=" ".join(wheel_paths)), "install", *options, *requirements])
             .with_user("root")
         )
         return (
