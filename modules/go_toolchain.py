@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import dagger
 from dagger import dag
 
+from .cache import cache_volume
 from .gomod import go_version_matches
 
 GOMODCACHE = "/go/pkg/mod"
@@ -33,9 +34,9 @@ class GoToolchain:
             .with_env_variable("GOTOOLCHAIN", "local")
             # go.mod and go.sum are inputs, never rewritten by a build.
             .with_env_variable("GOFLAGS", "-mod=readonly")
-            .with_mounted_cache(GOMODCACHE, dag.cache_volume("go-mod"))
+            .with_mounted_cache(GOMODCACHE, cache_volume("go-mod"))
             .with_env_variable("GOMODCACHE", GOMODCACHE)
-            .with_mounted_cache(GOCACHE, dag.cache_volume(f"go-build-{self.version}"))
+            .with_mounted_cache(GOCACHE, cache_volume(f"go-build-{self.version}"))
             .with_env_variable("GOCACHE", GOCACHE)
         )
 

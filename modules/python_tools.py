@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import dagger
 from dagger import dag
 
+from .cache import cache_volume
+
 TOOLS_PREFIX = "/opt/buildtools"
 UV_CACHE_DIR = "/root/.cache/uv"
 UV_SETTINGS = ("UV_CACHE_DIR", "UV_NATIVE_TLS", "UV_LINK_MODE", "UV_PYTHON_DOWNLOADS", "UV_HTTP_TIMEOUT")
@@ -31,7 +33,7 @@ class PythonTools:
         volume = f"uv-{self.uv_version}" + (f"-{owner.replace(':', '-')}" if owner else "")
         return (
             ctr.with_file("/usr/local/bin/uv", dag.container().from_(self.uv_image).file("/uv"))
-            .with_mounted_cache(cache_dir, dag.cache_volume(volume), owner=owner or None)
+            .with_mounted_cache(cache_dir, cache_volume(volume), owner=owner or None)
             .with_env_variable("UV_CACHE_DIR", cache_dir)
             # The system CA store: TLS may be re-signed by a site CA that the engine injects.
             .with_env_variable("UV_NATIVE_TLS", "1")

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import dagger
-from dagger import dag
+
+from .cache import cache_volume
 
 CARGO_HOME = "/usr/local/cargo"
 RUSTUP_HOME = "/usr/local/rustup"
@@ -79,8 +80,8 @@ class RustToolchain:
             .with_env_variable("PATH", f"{CARGO_HOME}/bin:${{PATH}}", expand=True)
             .with_new_file("/usr/local/bin/ensure-rust", _ENSURE_RUST, permissions=0o755)
             .with_exec(["ensure-rust", self.rust_version, self.rustup_version])
-            .with_mounted_cache(f"{CARGO_HOME}/registry", dag.cache_volume("cargo-registry"))
-            .with_mounted_cache(f"{CARGO_HOME}/git", dag.cache_volume("cargo-git"))
+            .with_mounted_cache(f"{CARGO_HOME}/registry", cache_volume("cargo-registry"))
+            .with_mounted_cache(f"{CARGO_HOME}/git", cache_volume("cargo-git"))
             .with_env_variable("CARGO_TERM_COLOR", "never")
         )
 
@@ -96,7 +97,7 @@ class RustToolchain:
         )
         if remote is None:
             # Keyed by both versions: sccache entries from another rustc are useless.
-            volume = dag.cache_volume(f"sccache-{self.sccache_version}-rust-{self.rust_version}")
+            volume = cache_volume(f"sccache-{self.sccache_version}-rust-{self.rust_version}")
             return ctr.with_mounted_cache(SCCACHE_DIR, volume).with_env_variable("SCCACHE_DIR", SCCACHE_DIR)
         ctr = ctr.with_service_binding(remote.alias, remote.service).with_env_variable(
             "SCCACHE_REDIS_ENDPOINT", f"tcp://{remote.alias}:6379"

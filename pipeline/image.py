@@ -16,6 +16,7 @@ import dagger
 from dagger import Doc, dag, function, object_type
 
 from modules.oci import oci_labels, with_labels
+from modules.cache import salted
 from modules.python_tools import PythonTools
 
 from .errors import PipelineInputError
@@ -146,6 +147,7 @@ class Image(Stage):
         return (
             dag.container()
             .from_(base)
+            .with_(salted)
             .with_user("root")
             .with_exec(["sh", "-c", _ADD_USER])
             .with_file("/usr/local/bin/uv", dag.container().from_(ctx.image("uv").pinned).file("/uv"))
@@ -168,32 +170,38 @@ class Image(Stage):
         system_site_packages: bool = False,
         no_deps: bool = False,
     ) -> dagger.Container:
-        """Install the Dynamo wheels (and NIXL's, and `requirements`) into /opt/dynamo/venv as user dynamo."""
+        """Install the Dynamo wheels (and NIXL's, and `requirements`) into /opt/dynamo/venv as user dynamo.
+
+        NIXL and `requirements` (with their dependencies, gigabytes) go in first, in an exec that
+        does not see the Dynamo wheels, so a Dynamo change reinstalls only the Dynamo wheels.
+        """
         tools = self._python_tools(ctx)
         owner = f"{USER}:0"
         ctr = ctr.with_exec(["sh", "-c", _ENSURE_PYTHON, "ensure-python", tools.python])
-        ctr = ctr.with_directory(WHEELHOUSE, wheels, include=["*.whl"], owner=owner)
-        wheel_paths = [f"{WHEELHOUSE}/{prefix}*.whl" for prefix in DYNAMO_WHEELS]
-        if nixl is not None:
-            ctr = ctr.with_directory(f"{WHEELHOUSE}/nixl", nixl, include=["*.whl"], owner=owner)
-            wheel_paths.append(f"{WHEELHOUSE}/nixl/{NIXL_CUDA_WHEELS}")
         if index is not None:
             ctr = ctr.with_service_binding(INDEX_HOST, index)
         venv = ["uv", "venv", "--python", tools.python, VENV] + (["--system-site-packages"] if system_site_packages else [])
-        # Globs need a shell; the requirements and index arguments pass through "$@". NIXL's meta
-        # package requires nixl-cu12 whatever the CUDA version: it goes in without its dependencies.
-        meta = f"uv pip install --python {VENV}/bin/python --no-deps {WHEELHOUSE}/nixl/{NIXL_META_WHEEL}"
-        script = (
-            f'set -eu; uv pip install --python {VENV}/bin/python {" ".join(wheel_paths)} "$@"'
-            + (f"; {meta}" if nixl is not None else "")
-        )
+        options = [*_index_args(index_urls), *(["--no-deps"] if no_deps else [])]
+        # Globs need a shell; the requirements and index arguments pass through "$@".
+        install = f'set -eu; exec uv pip install --python {VENV}/bin/python {{paths}} "$@"'
+        ctr = ctr.with_user(USER).with_(lambda c: tools.with_uv(c, cache_dir=UV_CACHE, owner=f"{UID}:0")).with_exec(venv)
+        # NIXL and the framework requirements go in before the Dynamo wheels: a wheel change then
+        # reinstalls the wheels only.
+        if nixl is not None or requirements:
+            nixl_paths = ""
+            if nixl is not None:
+                ctr = ctr.with_directory(f"{WHEELHOUSE}/nixl", nixl, include=["*.whl"], owner=owner)
+                nixl_paths = f"{WHEELHOUSE}/nixl/{NIXL_CUDA_WHEELS}"
+            ctr = ctr.with_exec(["sh", "-c", install.format(paths=nixl_paths), "install", *options, *requirements])
+            if nixl is not None:
+                # NIXL's meta package requires nixl-cu12 whatever the CUDA version: no dependencies.
+                ctr = ctr.with_exec(
+                    ["sh", "-c", f"uv pip install --python {VENV}/bin/python --no-deps {WHEELHOUSE}/nixl/{NIXL_META_WHEEL}"]
+                )
+        wheel_paths = [f"{WHEELHOUSE}/{prefix}*.whl" for prefix in DYNAMO_WHEELS]
         installed = (
-            ctr.with_user(USER)
-            .with_(lambda c: tools.with_uv(c, cache_dir=UV_CACHE, owner=f"{UID}:0"))
-            .with_exec(venv)
-            .with_exec(
-                ["sh", "-c", script, "install", *_index_args(index_urls), *(["--no-deps"] if no_deps else []), *requirements]
-            )
+            ctr.with_directory(WHEELHOUSE, wheels, include=["*.whl"], owner=owner)
+            .with_exec(["sh", "-c", install.format(paths=" ".join(wheel_paths)), "install", *options, *requirements])
             .with_user("root")
         )
         return (

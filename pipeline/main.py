@@ -6,6 +6,7 @@ rendering are imported inside the functions that need them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated
 

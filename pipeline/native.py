@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 import dagger
 from dagger import Doc, dag, function, object_type
 
+from modules.cache import cache_volume
+
 from .errors import PipelineInputError
 from .stage import Stage
 
@@ -57,7 +59,7 @@ class Native(Stage):
         return (
             dag.container()
             .from_(ctx.image("python").pinned)
-            .with_mounted_cache(PIP_CACHE, dag.cache_volume("pip-download"))
+            .with_mounted_cache(PIP_CACHE, cache_volume("pip-download"))
             .with_exec(
                 ["python3", "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
                  "--index-url", index_url or packaging(ctx).python_index,

@@ -77,6 +77,7 @@ def _variables(ctx: Context, combo: Combination, platform: str) -> dict[str, obj
         "tools": ctx.tools,
         "native": ctx.native,
         "workspace": ctx.workspace,
+        "builder": {manager: list(ctx.builder_packages.get(manager, ())) for manager in ("dnf", "apt")},
         "images": {key: image.pinned for key, image in ctx.images.items()},
         "base_image": ctx.base_image(combo).pinned,
         "runtime_image": runtime_image.pinned if runtime_image else "",

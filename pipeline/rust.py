@@ -14,6 +14,7 @@ from typing import Annotated
 import dagger
 from dagger import Doc, check, dag, field, function, object_type
 
+from modules.cache import cache_volume, salted
 from modules.python_tools import TOOLS_PREFIX, PythonTools
 from modules.rust_toolchain import SCCACHE_STATS, RustToolchain, SccacheRedis, with_sccache_stats
 from modules.system_packages import with_system_packages
@@ -185,6 +186,7 @@ class Rust(Stage):
         return (
             dag.container()
             .from_(ctx.image("manylinux").pinned)
+            .with_(salted)
             .with_(lambda ctr: with_system_packages(ctr, ctx.builder_packages))
             .with_(lambda ctr: python_tools.with_tools(ctr, requirements))
             # prost-build (tonic) runs this protoc, the context's version, not whatever the image has.
@@ -216,7 +218,7 @@ class Rust(Stage):
             *manifest.get("workspace", {}).get("members", []),
         ]
         digest = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:12]
-        volume = dag.cache_volume(f"cargo-target-{ctx.tools['rust']}-{digest}")
+        volume = cache_volume(f"cargo-target-{ctx.tools['rust']}-{digest}")
         return ctr.with_mounted_cache(TARGET_DIR, volume).with_env_variable("CARGO_TARGET_DIR", TARGET_DIR)
 
     @function
@@ -231,6 +233,7 @@ class Rust(Stage):
         return (
             dag.container()
             .from_(ctx.image("python").pinned)
+            .with_(salted)
             .with_exec(["python3", "-c", _SWAGGER_UI_ZIP, NPM_REGISTRY, version, ctx.tools["swagger_ui_integrity"], f"/{name}"])
             .file(f"/{name}")
         )

@@ -13,6 +13,7 @@ from typing import Annotated
 import dagger
 from dagger import Doc, ReturnType, dag, field, function, object_type
 
+from modules.cache import cache_volume, salted
 from modules.rust_toolchain import with_sccache_stats
 from modules.wheels import WheelError, check_wheel, symbols_above_policy
 
@@ -211,7 +212,7 @@ class Wheels(Stage):
         if len(runtime_names) != 1 or len(pure_names) != 1 or len(names) != 2:
             raise WheelError(f"expected one {runtime_prefix}*.whl and one {pure_prefix}*.whl, found {names}")
 
-        python = dag.container().from_(ctx.image("python").pinned).with_mounted_directory("/wheels", dist)
+        python = dag.container().from_(ctx.image("python").pinned).with_(salted).with_mounted_directory("/wheels", dist)
         listing = json.loads(
             await python.with_exec(["python3", "-c", _LIST_WHEELS, *(f"/wheels/{n}" for n in names)]).stdout()
         )
@@ -240,7 +241,10 @@ class Wheels(Stage):
             n.removesuffix(".py").replace("/", ".") for n in sorted(version_files)
         ]
         # The files themselves, not the names: an index may hold other (newer) releases of them.
-        imported = await python.with_exec(["python3", "-m", "pip", "install", "-q", *(f"/wheels/{n}" for n in names)]).with_exec(
+        # pip's cache on a volume: each check would otherwise download the wheels' dependencies again.
+        imported = await python.with_mounted_cache("/root/.cache/pip", cache_volume("pip-wheel-check")).with_exec(
+            ["python3", "-m", "pip", "install", "-q", *(f"/wheels/{n}" for n in names)]
+        ).with_exec(
             ["python3", "-c", "import importlib, sys; [print(m, importlib.import_module(m).__name__) for m in sys.argv[1:]]", *modules]
         ).stdout()
         return f"{shown.strip()}\n\ninstalled and imported:\n{imported.strip()}"

