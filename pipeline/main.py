@@ -75,6 +75,16 @@ class Dynamo(Stage):
     ]
 
     @function
+    def rust(self) -> Rust:
+        """The Rust stage: `rust build`, `rust test`, `rust c-library`, `rust fmt`, `rust clippy`."""
+        return Rust(**self.inputs())
+
+    @function
+    def wheels(self) -> Wheels:
+        """The wheel stage: `wheels build`, `wheels dist`, `wheels check`."""
+        return Wheels(**self.inputs())
+
+    @function
     def go(self) -> Go:
         """The Go stage: operator and EPP binaries, their images, vet and test checks."""
         return Go(**self.inputs())
@@ -141,33 +151,32 @@ class Dynamo(Stage):
         return dag.directory().with_new_file(name, render(ctx, framework, target, device, cuda, platform)).file(name)
 
     @function
-    def rust(self) -> Rust:
-        """The Rust stage: `rust build`, `rust test`, `rust c-library`, `rust fmt`, `rust clippy`."""
-        return Rust(**self.inputs())
-
-    @function
-    def wheels(self) -> Wheels:
-        """The wheel stage: `wheels build`, `wheels dist`, `wheels check`."""
-        return Wheels(**self.inputs())
-
-    @function
     async def build_all(
         self,
         commit_sha: BuiltCommit = "",
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
     ) -> dagger.Directory:
-        """Build, test and check everything: rust/ (artifacts), wheels/ (checked), build-report.json.
+        """Build, test and check everything: rust/, wheels/ (checked), go/ (operator, EPP), build-report.json.
 
-        `dagger call build-all -o dist`. The Rust build, the Rust tests and the wheels run in
-        parallel; the wheel check follows the wheels.
+        `dagger call build-all -o dist`. The Rust build, the Rust tests, the wheels and the Go
+        binaries run in parallel; the wheel check follows the wheels.
         """
         # A skewed checkout would ship wheels and charts that do not fit: refuse it before building.
         await self._workspace_version()
         cache = {"sccache_redis": sccache_redis, "sccache_redis_password": sccache_redis_password}
-        rust, wheels = self.rust(), self.wheels()
-        built, tests, wheel_build = await asyncio.gather(
-            rust.build(**cache), rust.test(**cache), wheels.build(commit_sha, **cache)
+        rust, wheels, go = self.rust(), self.wheels(), self.go()
+        go_report = BuildReport()
+
+        async def go_binaries() -> dagger.Directory:
+            operator = await go.operator_binaries(commit_sha=commit_sha)
+            await go_report.timed("operator build", operator.sync())
+            epp = await go.epp(commit_sha=commit_sha)
+            await go_report.timed("epp build (cgo)", epp.sync())
+            return operator.with_file("epp", epp)
+
+        built, tests, wheel_build, go_dir = await asyncio.gather(
+            rust.build(**cache), rust.test(**cache), wheels.build(commit_sha, **cache), go_binaries()
         )
         checks = BuildReport()
         await checks.timed("wheel check", wheels.check(wheel_build.dist, commit_sha))
@@ -176,6 +185,7 @@ class Dynamo(Stage):
                 "rust-build": BuildReport.from_json(built.report),
                 "rust-test": BuildReport.from_json(tests.report),
                 "wheels": BuildReport.from_json(wheel_build.report),
+                "go": go_report,
                 "checks": checks,
             }
         )
@@ -183,6 +193,7 @@ class Dynamo(Stage):
             dag.directory()
             .with_directory("rust", built.artifacts)
             .with_directory("wheels", wheel_build.dist)
+            .with_directory("go", go_dir)
             .with_new_file("build-report.json", report.to_json())
         )
 
@@ -268,16 +279,25 @@ class Dynamo(Stage):
 
     @function
     async def preflight(self) -> str:
-        """The pre-release checklist, every item at once: Rust tests, fmt, clippy, versions agree,
-        lock files in sync, licenses allowed, attributions current. Fails listing each failed item
-        with what to fix; returns one line per item that passed."""
+        """The pre-release checklist, every item at once: Rust tests, fmt, clippy, wheel contents, Go vet
+        and tests, versions agree, lock files in sync, licenses allowed, attributions current. Fails
+        listing each failed item with what to fix; returns one line per item that passed."""
         from .preflight import run_checklist
 
-        compliance, rust = self.compliance(), self.rust()
+        compliance, rust, wheels, go = self.compliance(), self.rust(), self.wheels(), self.go()
+
+        async def wheel_contents() -> str:
+            return await wheels.check(await wheels.dist())
+
         return await run_checklist({
             "rust tests (cargo test --locked)": rust.test(),
             "cargo fmt --check": rust.fmt(),
             "clippy -D warnings": rust.clippy(),
+            "wheel contents (tags, files, manylinux policy, import)": wheel_contents(),
+            "operator go vet": go.operator_vet(),
+            "operator go test": go.operator_test(),
+            "EPP go vet": go.epp_vet(),
+            "EPP go test": go.epp_test(),
             "versions agree": self.versions_agree(),
             "lock files present and in sync": compliance.lockfiles(),
             "licenses allowed (cargo-deny)": compliance.licenses(),

@@ -17,15 +17,17 @@ COMMIT = "89abcdef0123456"
 
 
 async def test_build_all_outputs_artifacts_wheels_and_a_merged_report(dynamo: Dynamo) -> None:
-    """rust/, wheels/ and one report whose steps come from every stage."""
+    """rust/, wheels/, go/ and one report whose steps come from every stage."""
     out = await dynamo.build_all(commit_sha=COMMIT)
-    assert sorted(await out.entries()) == ["build-report.json", "rust/", "wheels/"]
+    assert sorted(await out.entries()) == ["build-report.json", "go/", "rust/", "wheels/"]
     assert {"dynamo-run", "libdynamo_llm_capi.a"} <= set(await out.entries(path="rust"))
+    assert {"manager", "crd-apply", "epp"} <= set(await out.entries(path="go"))
     assert len(await out.glob("wheels/*.whl")) == 2
     report = json.loads(await out.file("build-report.json").contents())
     names = [step["name"] for step in report["steps"]]
     for expected in ("rust-build/cargo build", "rust-test/cargo test", "wheels/maturin build",
-                     "wheels/auditwheel repair", "wheels/uv build --wheel", "checks/wheel check"):
+                     "wheels/auditwheel repair", "wheels/uv build --wheel", "go/operator build",
+                     "go/epp build (cgo)", "checks/wheel check"):
         assert expected in names
     stage_misses = sum(step["sccache"]["misses"] for step in report["steps"] if "sccache" in step)
     assert report["sccache"]["misses"] == stage_misses
@@ -40,7 +42,7 @@ def test_build_all_command_exports_the_same_layout(engine_env: dict[str, str], t
     )
     assert result.returncode == 0, result.stderr[-3000:]
     written = sorted(str(p.relative_to(tmp_path / "dist")) for p in (tmp_path / "dist").rglob("*") if p.is_file())
-    assert "build-report.json" in written and "rust/dynamo-run" in written
+    assert "build-report.json" in written and "rust/dynamo-run" in written and "go/epp" in written
     assert sum(name.startswith("wheels/") and name.endswith(".whl") for name in written) == 2
 
 

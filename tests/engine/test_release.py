@@ -74,3 +74,5 @@ async def test_wheels_ready_runs_twine_check(dynamo: Dynamo, dag, offline_contex
 async def test_preflight_passes_on_the_example(dynamo: Dynamo) -> None:
     report = await dynamo.preflight()
     assert "ok  licenses allowed (cargo-deny)" in report and "ok  lock files present and in sync" in report
+    for item in ("wheel contents (tags, files, manylinux policy, import)", "operator go test", "EPP go vet"):
+        assert f"ok  {item}" in report
