@@ -297,7 +297,7 @@ def parse_context(text: str, *, source: str) -> Context:
         if "upstream_unused" in data
         else {},
         scan=_scan_policy(data.get("scan", {}), source),
-        packaging=_packaging(_table(data, "packaging", source), frameworks, source) if "packaging" in data else None,
+        packaging=_packaging(_table(data, "packaging", source), frameworks, native, source) if "packaging" in data else None,
         builder_packages=_builder_packages(data.get("builder", {}), source),
     )
 
@@ -559,7 +559,9 @@ def _release(table: Mapping[str, Any], source: str) -> Release:
     )
 
 
-def _packaging(table: Mapping[str, Any], frameworks: Mapping[str, Framework], source: str) -> Packaging:
+def _packaging(
+    table: Mapping[str, Any], frameworks: Mapping[str, Framework], native: Mapping[str, Any], source: str
+) -> Packaging:
     _check_keys(table, source, "packaging", required=PACKAGING_KEYS + ("ffmpeg",))
     indexes = _string_map(_table(table, "framework_indexes", source), source, "packaging.framework_indexes")
     for name in indexes:
@@ -573,6 +575,13 @@ def _packaging(table: Mapping[str, Any], frameworks: Mapping[str, Framework], so
     sha256 = _string(ffmpeg, "sha256", source, section)
     if not _SHA256.fullmatch(sha256):
         raise PipelineInputError(f"{source} [{section}]: sha256 must be 64 lowercase hex digits")
+    version = _string(ffmpeg, "version", source, section)
+    series = native.get("ffmpeg_version", "")
+    # The tarball is a point release of the series upstream pins ([native] ffmpeg_version).
+    if version != series and not version.startswith(f"{series}."):
+        raise PipelineInputError(
+            f"{source} [{section}]: version {version!r} is not a release of [native] ffmpeg_version {series!r}"
+        )
     configure = ffmpeg["configure"]
     if not isinstance(configure, list) or not all(isinstance(flag, str) and flag.startswith("--") for flag in configure):
         raise PipelineInputError(f"{source} [{section}]: configure must be a list of --flags")
@@ -581,7 +590,7 @@ def _packaging(table: Mapping[str, Any], frameworks: Mapping[str, Framework], so
         python_index=_string(table, "python_index", source, "packaging"),
         framework_indexes=indexes,
         ffmpeg=SourceArchive(
-            version=_string(ffmpeg, "version", source, section),
+            version=version,
             url=_string(ffmpeg, "url", source, section),
             sha256=sha256,
             configure=tuple(configure),

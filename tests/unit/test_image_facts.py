@@ -30,6 +30,8 @@ def test_packaging_section_pins_ffmpeg_and_the_indexes() -> None:
          r"\[packaging.framework_indexes\]: unknown framework 'tgi'"),
         (lambda t: t.replace('"--disable-gpl",', '"disable-gpl",'), r"configure must be a list of --flags"),
         (lambda t: t.replace("python_index =", "python_idx ="), r"\[packaging\]: unknown key 'python_idx'"),
+        (lambda t: t.replace('version = "7.1.3"', 'version = "7.0.2"'),
+         r"\[packaging.ffmpeg\]: version '7.0.2' is not a release of \[native\] ffmpeg_version '7.1'"),
     ],
 )
 def test_bad_packaging_is_one_line(edit, message: str) -> None:
