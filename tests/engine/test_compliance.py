@@ -33,9 +33,11 @@ async def test_stale_and_missing_locks_are_named(dynamo: Dynamo) -> None:
     tidy), and a deleted go.sum each fail with the file and the command that fixes it."""
     cargo = await dynamo.source.file("Cargo.toml").contents()
     go_mod = await dynamo.source.file(f"{OPERATOR}/go.mod").contents()
+    untidy = go_mod.replace("\tgithub.com/google/uuid v1.6.0\n", "")
+    assert untidy != go_mod
     broken = with_files(dynamo, {
         "Cargo.toml": cargo.replace('version = "1.1.0"', 'version = "1.2.0"', 1),
-        f"{OPERATOR}/go.mod": go_mod.replace("require github.com/google/uuid v1.6.0\n", ""),
+        f"{OPERATOR}/go.mod": untidy,
         "deploy/inference-gateway/epp/go.sum": None,
     })
     with pytest.raises(CheckFailed) as error:
