@@ -111,13 +111,14 @@ def operator_variants(dag, ctx: Context, nonce: str) -> list[dagger.Container]:
 
     The build writes a random build ID: an image rebuilt instead of taken from the cache differs.
     """
-    source = dag.host().directory(str(EXAMPLE_WORKSPACE / "deploy" / "operator"))
+    # deploy/, not deploy/operator: the operator's go.mod replaces its snapshot dependency with ../snapshot.
+    source = dag.host().directory(str(EXAMPLE_WORKSPACE / "deploy"), include=["operator/**", "snapshot/**"])
     built = (
         go_builder(dag, ctx)
         .with_directory("/src", source)
-        .with_workdir("/src")
+        .with_workdir("/src/operator")
         .with_env_variable("BUILD_LABEL", nonce)
-        .with_exec(["sh", "-c", "for arch in amd64 arm64; do GOARCH=$arch go build -trimpath -o /out/$arch/manager "
+        .with_exec(["sh", "-c", "set -e; for arch in amd64 arm64; do GOARCH=$arch go build -trimpath -o /out/$arch/manager "
                     "./cmd; done; head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \\n' > /out/build-id"])  # fmt: skip
     )
     return [
