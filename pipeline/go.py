@@ -118,8 +118,8 @@ class Go(Stage):
     ) -> dagger.Container:
         """The operator image: the context's distroless Go base, /manager and its tools, non-root."""
         ctx = await self._context()
-        binaries = await self.operator_binaries(version, commit_sha)
         version, commit = await self._stamp(version, commit_sha)
+        binaries = await self.operator_binaries(version, commit_sha)  # version resolved: read once
         return (
             dag.container()
             .from_(ctx.image("operator_runtime").pinned)
@@ -202,8 +202,8 @@ class Go(Stage):
     ) -> dagger.Container:
         """The EPP image: the context's EPP runtime base, /epp, user nonroot (65532), entrypoint /epp."""
         ctx = await self._context()
-        binary = await self.epp(version, commit_sha, c_library)
         version, commit = await self._stamp(version, commit_sha)
+        binary = await self.epp(version, commit_sha, c_library)  # version resolved: read once
         return (
             dag.container()
             .from_(ctx.image("epp_runtime").pinned)

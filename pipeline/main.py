@@ -163,15 +163,16 @@ class Dynamo(Stage):
         binaries run in parallel; the wheel check follows the wheels.
         """
         # A skewed checkout would ship wheels and charts that do not fit: refuse it before building.
-        await self._workspace_version()
+        version = await self._workspace_version()
         cache = {"sccache_redis": sccache_redis, "sccache_redis_password": sccache_redis_password}
         rust, wheels, go = self.rust(), self.wheels(), self.go()
         go_report = BuildReport()
 
         async def go_binaries() -> dagger.Directory:
-            operator = await go.operator_binaries(commit_sha=commit_sha)
+            # The version is known: the Go stage need not read the pin files again.
+            operator = await go.operator_binaries(version, commit_sha)
             await go_report.timed("operator build", operator.sync())
-            epp = await go.epp(commit_sha=commit_sha)
+            epp = await go.epp(version, commit_sha)
             await go_report.timed("epp build (cgo)", epp.sync())
             return operator.with_file("epp", epp)
 
