@@ -8,6 +8,7 @@ Images are scanned from their tarballs: nothing is pushed to be scanned.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import dagger
@@ -17,9 +18,9 @@ from modules.trivy import REPORT_JSON, REPORT_SARIF, SBOM_CYCLONEDX, Trivy, down
 
 from .errors import PipelineInputError
 from .findings import ScanBlocked, findings_from_trivy, findings_table, gate
-from .stage import MODULE_CONTEXT, Stage
+from .stage import Stage
 
-MODULE_ROOT = MODULE_CONTEXT.parent.parent
+MODULE_ROOT = Path(__file__).resolve().parent.parent
 
 TrivyDatabase = Annotated[
     dagger.Directory | None,

@@ -21,10 +21,6 @@ from .errors import PipelineInputError
 if TYPE_CHECKING:
     from .context import Context
 
-# Read relative to the package so it resolves inside the module runtime as well as from a checkout.
-MODULE_CONTEXT = Path(__file__).resolve().parent.parent / "container" / "context.toml"
-
-
 @dataclasses.dataclass(kw_only=True)
 class Stage:
     """Base of every stage object: a Dynamo checkout plus the context that pins its tools and images."""
@@ -39,10 +35,10 @@ class Stage:
 
     async def _context(self) -> Context:
         """The resolved context: the given or the module's context.toml, then the overlay."""
-        from .context import apply_overlay, parse_context
+        from .context import apply_overlay, load_context, parse_context
 
         if self.context_file is None:
-            ctx = parse_context(MODULE_CONTEXT.read_text(), source="container/context.toml")
+            ctx = load_context()  # the module's own container/context.toml
         else:
             ctx = parse_context(await self.context_file.contents(), source=await self.context_file.name())
         if self.overlay is not None:

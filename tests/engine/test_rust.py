@@ -115,9 +115,9 @@ async def test_swagger_ui_zip_has_githubs_layout(dynamo: Dynamo, dag, offline_co
 
 async def test_missing_system_package_is_named(dynamo: Dynamo, dag) -> None:
     """A [builder] package neither in the image nor installable fails at container work, named."""
-    from pipeline.stage import MODULE_CONTEXT
+    from pipeline.context import DEFAULT_CONTEXT
 
-    text = MODULE_CONTEXT.read_text().replace('apt = ["clang", "libclang-dev"]', 'apt = ["clang", "no-such-pkg-dynamo"]')
+    text = DEFAULT_CONTEXT.read_text().replace('apt = ["clang", "libclang-dev"]', 'apt = ["clang", "no-such-pkg-dynamo"]')
     assert "no-such-pkg-dynamo" in text
     broken = Dynamo(source=dynamo.source, overlay=dynamo.overlay,
                     context_file=dag.directory().with_new_file("context.toml", text).file("context.toml"))

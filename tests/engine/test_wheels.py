@@ -76,9 +76,9 @@ async def test_media_ffmpeg_without_ffmpeg_is_named(dynamo: Dynamo) -> None:
 
 
 async def test_unknown_wheel_feature_in_the_context_is_refused(dynamo: Dynamo, dag) -> None:
-    from pipeline.stage import MODULE_CONTEXT
+    from pipeline.context import DEFAULT_CONTEXT
 
-    text = MODULE_CONTEXT.read_text().replace('wheel_features = ["kv-indexer"]', 'wheel_features = ["kv-indexr"]', 1)
+    text = DEFAULT_CONTEXT.read_text().replace('wheel_features = ["kv-indexer"]', 'wheel_features = ["kv-indexr"]', 1)
     broken = Dynamo(source=dynamo.source, overlay=dynamo.overlay,
                     context_file=dag.directory().with_new_file("context.toml", text).file("context.toml"))
     with pytest.raises(PipelineInputError, match=r"\[frameworks\.dynamo\] wheel_features: .*no member has feature 'kv-indexr'"):
