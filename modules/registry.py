@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import dagger
 from dagger import dag
 
+from .system_packages import with_system_packages
+
 DOCKER_CONFIG = "/run/registry-auth"
 SERVICE_HOST = "localhost"
 
@@ -106,8 +108,7 @@ def htpasswd_file(base_image: str, username: str, password: dagger.Secret) -> da
     return (
         dag.container()
         .from_(base_image)
-        .with_exec(["sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
-                    "apt-get install -y -qq --no-install-recommends apache2-utils >/dev/null"])  # fmt: skip
+        .with_(lambda ctr: with_system_packages(ctr, {"apt": ("apache2-utils",)}))
         .with_env_variable("REGISTRY_USERNAME", username)
         .with_secret_variable("REGISTRY_PASSWORD", password)
         .with_(side_effect)
@@ -131,8 +132,7 @@ def debian_registry(base_image: str, htpasswd: dagger.File, port: int = 5001) ->
     return (
         dag.container()
         .from_(base_image)
-        .with_exec(["sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
-                    "apt-get install -y -qq --no-install-recommends docker-registry >/dev/null"])  # fmt: skip
+        .with_(lambda ctr: with_system_packages(ctr, {"apt": ("docker-registry",)}))
         .with_new_file("/etc/docker/registry/config.yml", config)
         .with_file("/etc/docker/registry/htpasswd", htpasswd)
         .with_exposed_port(port)
