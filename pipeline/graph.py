@@ -8,6 +8,7 @@ failure and carries everyone else's results. Bad input is refused before the gra
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -16,6 +17,9 @@ from .preflight import _reason
 from .report import StageOutcome
 
 T = TypeVar("T")
+
+# Seconds the running stage has spent waiting for the stages it needs (one list per stage task).
+_waited: contextvars.ContextVar[list[float]] = contextvars.ContextVar("waited")
 
 # The images build-all builds besides one runtime per framework, by their names in the tag scheme
 # (pipeline/refs.py): the frontend, the planner (CPU only), the operator and the EPP.
@@ -48,27 +52,39 @@ class Graph:
             raise ValueError(f"stage {name!r} added twice")
 
         async def run() -> T:
-            started = time.monotonic()
+            started, waited = time.monotonic(), [0.0]
+            _waited.set(waited)
+
+            def outcome(status: str, error: str = "", ran_at: float | None = None) -> StageOutcome:
+                # Its own time: waiting for what it needs is the other stages' time.
+                own = time.monotonic() - started - waited[0]
+                return StageOutcome(name, status, own, error, ran_at, waited=waited[0])
+
             try:
                 result = await work()
                 ran_at = await built_at(result) if built_at is not None else None
             except DependencyFailed as missing:
-                self.outcomes.append(StageOutcome(name, "skipped", time.monotonic() - started, str(missing)))
+                self.outcomes.append(outcome("skipped", str(missing)))
                 raise
             except Exception as error:
-                self.outcomes.append(StageOutcome(name, "failed", time.monotonic() - started, _reason(error)))
+                self.outcomes.append(outcome("failed", _reason(error)))
                 raise
-            self.outcomes.append(StageOutcome(name, "ok", time.monotonic() - started, ran_at=ran_at))
+            self.outcomes.append(outcome("ok", ran_at=ran_at))
             return result
 
         self._tasks[name] = asyncio.ensure_future(run())
 
     async def need(self, name: str) -> Any:
         """The result of stage `name`; DependencyFailed when it did not succeed."""
+        started = time.monotonic()
         try:
             return await asyncio.shield(self._tasks[name])
         except Exception:
             raise DependencyFailed(name) from None
+        finally:
+            waited = _waited.get(None)
+            if waited is not None:
+                waited[0] += time.monotonic() - started
 
     async def wait(self) -> dict[str, Any]:
         """Wait for every stage; the results of those that succeeded."""

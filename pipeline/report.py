@@ -99,10 +99,14 @@ class StageOutcome:
     seconds: float
     error: str = ""
     ran_at: float | None = None  # when its result was built, from a stamp written inside an exec
+    waited: float = 0.0  # seconds spent waiting for the stages it needs (not in `seconds`)
 
     def as_dict(self, session_start: float | None) -> dict[str, Any]:
         """JSON-ready form, with `cached` when the build time is known."""
-        entry: dict[str, Any] = {"name": self.name, "status": self.status, "seconds": round(self.seconds, 3)}
+        entry: dict[str, Any] = {
+            "name": self.name, "status": self.status, "seconds": round(self.seconds, 3),
+            "waited_seconds": round(self.waited, 3),
+        }  # fmt: skip
         if self.ran_at is not None:
             entry["built_at"] = utc(self.ran_at)
         cached = is_cached(self.ran_at, session_start)
@@ -177,11 +181,14 @@ class BuildReport:
             lines.append("Every stage passed.")
         lines.append("")
         if self.stages:
-            lines += ["| stage | status | seconds | cached | image size |", "|---|---|---:|---|---:|"]
+            lines += [
+                "| stage | status | seconds | waited for inputs | cached | image size |",
+                "|---|---|---:|---:|---|---:|",
+            ]
             for stage in self.stages:
                 size = self.image_bytes.get(stage.name.split(" ", 1)[-1]) if stage.name.startswith("image ") else None
                 lines.append(
-                    f"| {stage.name} | {stage.status} | {stage.seconds:.1f} | "
+                    f"| {stage.name} | {stage.status} | {stage.seconds:.1f} | {stage.waited:.1f} | "
                     f"{_cached_cell(stage.ran_at, self.session_start)} | {_megabytes(size)} |"
                 )
             lines.append("")

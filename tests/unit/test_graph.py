@@ -143,3 +143,20 @@ def test_runtime_image_names_follow_the_tag_scheme() -> None:
     name = runtime_image_name("dynamo", "12.9")
     assert name == "dynamo-runtime-cuda12.9"
     assert variant_tags(name, "0123abcd", None, load_context()) == ["0123abcd-dynamo-runtime-cuda12"]
+
+
+async def test_a_stages_time_is_its_own_not_the_time_it_waited_for_inputs() -> None:
+    graph = Graph()
+
+    async def inputs() -> None:
+        await asyncio.sleep(0.2)
+
+    async def image() -> None:
+        await graph.need("wheels")
+        await asyncio.sleep(0.02)
+
+    graph.add("wheels", inputs)
+    graph.add("image", image)
+    await graph.wait()
+    outcome = next(o for o in graph.outcomes if o.name == "image")
+    assert 0.15 <= outcome.waited < 1 and 0.015 <= outcome.seconds < 0.15

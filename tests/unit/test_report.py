@@ -248,14 +248,14 @@ def test_stage_outcomes_failures_and_image_sizes() -> None:
     )
     data = json.loads(report.to_json())
     assert data["failed"] == ["scan operator"]
-    assert data["stages"][0] == {"name": "image operator", "status": "ok", "seconds": 3.25,
+    assert data["stages"][0] == {"name": "image operator", "status": "ok", "seconds": 3.25, "waited_seconds": 0.0,
                                  "built_at": "2023-11-14T22:13:20Z", "cached": True}
     assert data["stages"][1]["error"].startswith("scan of operator")
     assert data["images"] == {"operator": {"bytes": 12_345_678}}
     assert data["wall_seconds"] == 61.0
     markdown = report.to_markdown()
     assert "**Failed: scan operator.**" in markdown
-    assert "| image operator | ok | 3.2 | cached (built 2023-11-14T22:13:20Z) | 12.3 MB |" in markdown
+    assert "| image operator | ok | 3.2 | 0.0 | cached (built 2023-11-14T22:13:20Z) | 12.3 MB |" in markdown
     assert "### scan operator (failed)" in markdown and "### image frontend (skipped)" in markdown
 
 
