@@ -6,6 +6,7 @@ rendering are imported inside the functions that need them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -242,11 +243,16 @@ class Dynamo(Stage):
 
         async def go_binaries() -> dagger.Directory:
             # The version is known: the Go stage need not read the pin files again.
-            operator = await go.operator_binaries(version, commit_sha)
-            await go_report.timed("operator build", operator.sync())
-            epp = await go.epp(version, commit_sha)
-            await go_report.timed("epp build (cgo)", epp.sync())
-            return operator.with_file("epp", epp)
+            async def operator() -> dagger.Directory:
+                binaries = await go.operator_binaries(version, commit_sha)
+                return await go_report.timed("operator build", binaries.sync())
+
+            async def epp() -> dagger.File:
+                binary = await go.epp(version, commit_sha)
+                return await go_report.timed("epp build (cgo)", binary.sync())
+
+            binaries, epp_binary = await asyncio.gather(operator(), epp())
+            return binaries.with_file("epp", epp_binary)
 
         graph.add("go", go_binaries, result_built_at)
         checks = BuildReport()
