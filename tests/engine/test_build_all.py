@@ -125,6 +125,27 @@ async def test_a_blocked_scan_is_named_and_every_other_stage_still_reported(dyna
     assert "**Failed: " in markdown and "### scan dynamo-runtime-cuda12.9 (failed)" in markdown
 
 
+async def test_a_broken_go_file_fails_the_go_stage_and_skips_only_what_needs_it(dynamo: Dynamo, clean_db, index) -> None:
+    """A syntax error in the operator's crd-apply tool: the go stage fails naming the file; the images made
+    from its binaries (operator, EPP, frontend) and their scans are skipped; Rust, the wheels, the runtime
+    and planner images and their scans still finish and are exported."""
+    path = "deploy/operator/cmd/crd-apply/main.go"
+    text = await dynamo.source.file(path).contents()
+    broken = Dynamo(source=dynamo.source.with_new_file(path, text + "\nfunc broken( {\n"), overlay=dynamo.overlay)
+    out = await broken.build_all(commit_sha=COMMIT, trivy_db=clean_db, index_url=INDEX_URL, index=index, keep_going=True)
+    report = json.loads(await out.file("build-report.json").contents())
+    stages = {stage["name"]: stage["status"] for stage in report["stages"]}
+    assert report["failed"] == ["go"]
+    go_error = next(stage["error"] for stage in report["stages"] if stage["name"] == "go")
+    assert "crd-apply/main.go" in go_error
+    needs_go = {f"{kind} {name}" for kind in ("image", "scan") for name in ("frontend", "operator", "epp")}
+    assert {name for name, status in stages.items() if status == "skipped"} == needs_go
+    assert {name for name, status in stages.items() if status == "ok"} == set(stages) - needs_go - {"go"}
+    assert sorted(await out.entries()) == [
+        "build-report.json", "build-report.md", "rust/", "sboms/", "scans/", "wheels/"]
+    assert sorted(await out.entries(path="sboms")) == ["dynamo-planner-cpu.cdx.json", "dynamo-runtime-cuda12.9.cdx.json"]
+
+
 async def test_unknown_framework_is_refused_before_building(dynamo: Dynamo) -> None:
     with pytest.raises(PipelineInputError, match=r"unknown framework 'tgi'; allowed: dynamo, vllm, sglang, trtllm"):
         await dynamo.build_all(frameworks=["dynamo", "tgi"])
