@@ -37,3 +37,14 @@ def salted(ctr: dagger.Container) -> dagger.Container:
     """`ctr` with the salt in its environment, so its later execs miss the exec cache; unchanged without a salt."""
     salt = cache_salt()
     return ctr.with_env_variable(CACHE_SALT_ENV, salt) if salt else ctr
+
+
+async def built_at(image: str, result: dagger.Directory) -> float:
+    """When `result` was built, as far as the engine's cache knows (seconds since the epoch).
+
+    A probe exec over `result` prints the time it runs. The engine serves it from the cache exactly
+    when `result` is the one an earlier run probed (same inputs, same build): then the time is that
+    run's, so a time before this session means "cached". Salted like every other build container.
+    """
+    probe = dag.container().from_(image).with_(salted).with_mounted_directory("/probed", result)
+    return float((await probe.with_exec(["date", "+%s"]).stdout()).strip())

@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 
 import dagger
 
+CREATED = "org.opencontainers.image.created"
+
 
 def oci_labels(version: str, revision: str, source: str, created: str = "") -> dict[str, str]:
     """version, revision, source and created (RFC 3339, default now) under their OCI names."""
@@ -17,7 +19,7 @@ def oci_labels(version: str, revision: str, source: str, created: str = "") -> d
         "org.opencontainers.image.version": version,
         "org.opencontainers.image.revision": revision or "unknown",
         "org.opencontainers.image.source": source,
-        "org.opencontainers.image.created": created or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        CREATED: created or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
 

@@ -16,6 +16,8 @@ CARGO_HOME = "/usr/local/cargo"
 RUSTUP_HOME = "/usr/local/rustup"
 SCCACHE_DIR = "/var/cache/sccache"
 SCCACHE_STATS = "/tmp/sccache-stats.json"
+# When the wrapped exec ran (seconds since the epoch): a result served from the cache keeps its old time.
+RAN_AT = "/tmp/ran-at"
 
 # Uses the image's rustc when it is the pinned version (offline stand-ins carry one); otherwise
 # installs the pinned toolchain with rustup, as Dynamo's dynamo_base stage does.
@@ -45,6 +47,7 @@ fi
 # One sccache server per exec, so its statistics describe exactly this command.
 _WITH_SCCACHE_STATS = """#!/bin/sh
 set -eu
+date +%s > {ran_at}
 sccache --stop-server >/dev/null 2>&1 || true
 SCCACHE_IDLE_TIMEOUT=0 sccache --start-server >/dev/null
 status=0
@@ -52,7 +55,7 @@ status=0
 sccache --show-stats --stats-format json > {stats}
 sccache --stop-server >/dev/null 2>&1 || true
 exit $status
-""".format(stats=SCCACHE_STATS)
+""".format(stats=SCCACHE_STATS, ran_at=RAN_AT)
 
 
 @dataclass(frozen=True)
@@ -108,5 +111,5 @@ class RustToolchain:
 
 
 def with_sccache_stats(command: list[str]) -> list[str]:
-    """Wrap `command` so that the exec leaves sccache's JSON statistics at SCCACHE_STATS."""
+    """Wrap `command` so that the exec leaves sccache's JSON statistics at SCCACHE_STATS and its start time at RAN_AT."""
     return ["/usr/local/bin/with-sccache-stats", *command]

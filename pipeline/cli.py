@@ -219,14 +219,28 @@ def render_command(
 
 @app.command("build-all")
 def build_all(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Directory to write rust/, wheels/, build-report.json")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Directory to write rust/, wheels/, go/, sboms/, scans/ and the reports")
+    ],
     source: Annotated[Path, typer.Option("--source", help="Dynamo checkout")] = Path("examples/mini-dynamo"),
     overlay: OverlayOption = None,
     commit_sha: Annotated[str, typer.Option("--commit-sha", help="default: the checkout's git HEAD")] = "",
+    frameworks: Annotated[
+        list[str] | None, typer.Option("--framework", help="runtime image to build (repeatable); default: dynamo")
+    ] = None,
+    trivy_db: Annotated[
+        Path | None, typer.Option("--trivy-db", help="Trivy database directory (trivy.db, metadata.json); default: download")
+    ] = None,
+    index_url: Annotated[str, typer.Option("--index-url", help="Python index for the images; default: the context's")] = "",
+    stand_in_index: Annotated[
+        bool,
+        typer.Option("--stand-in-index", help="offline: framework packages from the local engine's stand-in index"),
+    ] = False,
 ) -> None:
     """Run the module's build-all in client mode (the local engine when it is up) and export it.
 
-    The same function as `dagger call build-all -o DIR`, for machines without the Dagger CLI.
+    The same function as `dagger call build-all -o DIR`, for machines without the Dagger CLI. A
+    failed stage still exports what the others built and both reports, then exits 1 naming it.
     """
     import asyncio
 
@@ -239,14 +253,24 @@ def build_all(
         raise PipelineInputError(f"{source}/Cargo.toml: not found; --source must be a Dynamo checkout")
     if commit_sha:
         check_sha(commit_sha)
+    if trivy_db is not None and not (trivy_db / "trivy.db").is_file():
+        raise PipelineInputError(f"{trivy_db}/trivy.db: not found; --trivy-db must be a Trivy database directory")
+    if stand_in_index and index_url:
+        raise PipelineInputError("--stand-in-index serves its own index: drop --index-url")
     local_engine = EngineLayout.from_environment().client_env_if_up() or {}
     if "_EXPERIMENTAL_DAGGER_RUNNER_HOST" not in os.environ:
         os.environ.update(local_engine)
     overlay = overlay or (Path(os.environ["DYNAMO_PIPELINE_OVERLAY"]) if "DYNAMO_PIPELINE_OVERLAY" in os.environ else None)
-    load_context(DEFAULT_CONTEXT, overlay)
+    ctx = load_context(DEFAULT_CONTEXT, overlay)
+    for name in frameworks or []:
+        ctx.framework(name)  # unknown: one line with the allowed names
     commit_sha = commit_sha or _git_head(source)
-    exported = asyncio.run(_export_build_all(source.resolve(), overlay, commit_sha, output.resolve()))
+    options = {"frameworks": frameworks, "trivy_db": trivy_db, "index_url": index_url, "stand_in_index": stand_in_index}
+    exported, failure = asyncio.run(_export_build_all(source.resolve(), overlay, commit_sha, output.resolve(), options))
     typer.echo(f"build-all ({commit_sha or 'no commit'}) -> {exported}")
+    if failure:
+        typer.echo(f"error: {failure}\nreports: {exported}/build-report.md, {exported}/build-report.json", err=True)
+        raise typer.Exit(code=1)
 
 
 def _git_head(directory: Path) -> str:
@@ -254,10 +278,14 @@ def _git_head(directory: Path) -> str:
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
-async def _export_build_all(source: Path, overlay: Path | None, commit_sha: str, output: Path) -> str:
+async def _export_build_all(
+    source: Path, overlay: Path | None, commit_sha: str, output: Path, options: dict
+) -> tuple[str, str]:
+    """Run the build graph, export dist/ (also when a stage failed); the path and the failure summary, if any."""
     import dagger
     from dagger import dag
 
+    from .graph import failure_summary
     from .main import SOURCE_IGNORE, Dynamo
 
     async with dagger.connection(dagger.Config(log_output=sys.stderr)):
@@ -265,7 +293,18 @@ async def _export_build_all(source: Path, overlay: Path | None, commit_sha: str,
             source=dag.host().directory(str(source), exclude=SOURCE_IGNORE),
             overlay=dag.host().file(str(overlay)) if overlay else None,
         )
-        return await (await dynamo.build_all(commit_sha)).export(str(output))
+        index = None
+        index_url = options["index_url"]
+        if options["stand_in_index"]:
+            from localengine.package_index import INDEX_URL, stand_in_index
+
+            index, index_url = stand_in_index(await dynamo._context()), INDEX_URL
+        trivy_db = dag.host().directory(str(options["trivy_db"])) if options["trivy_db"] else None
+        scan = dynamo.scan(trivy_db)
+        built = await dynamo._graph(commit_sha, options["frameworks"], index_url, index, scan, everything=True, cache={})
+        exported = await built.dist.export(str(output))
+        failure = failure_summary(built.report.stages) if built.report.failed else ""
+        return exported, failure
 
 
 @app.command(

@@ -7,3 +7,7 @@ class PipelineInputError(ValueError):
 
 class CheckFailed(RuntimeError):
     """A check found a problem in the checkout: what is wrong, where, and what to do about it."""
+
+
+class BuildFailed(RuntimeError):
+    """A stage of build-all failed: names it (and why), the stages skipped for it and those that passed."""

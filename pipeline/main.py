@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 import dagger
 from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
 
 from .compliance import Compliance
-from .errors import PipelineInputError
+from .errors import BuildFailed, PipelineInputError
 from .go import Go
-from .image import Image
+from .image import FRAMEWORK_PACKAGES, Image, IndexService, IndexUrl
 from .native import Native
 from .publish import (
     NamedImage,
@@ -31,8 +34,8 @@ from .publish import (
 )  # fmt: skip
 from .release import Release
 from .report import BuildReport
-from .rust import Rust, SccacheRedisPassword, SccacheRedisService
-from .scan import IgnoreFile, Scan, TrivyDatabase
+from .rust import CargoRun, Rust, SccacheRedisPassword, SccacheRedisService
+from .scan import IgnoreFile, Scan, ScanReport, TrivyDatabase
 from .stage import Stage
 from .wheels import BuiltCommit, Wheels
 
@@ -61,6 +64,21 @@ SOURCE_IGNORE = [
     "**/.venv",
     "**/*.pyc",
 ]
+
+Frameworks = Annotated[
+    list[str] | None, Doc("Frameworks to build a runtime image for: dynamo, vllm, sglang, trtllm; default: dynamo")
+]
+# Images are built, probed and scanned with this created label, then labelled with the run's time.
+STABLE_CREATED = "1970-01-01T00:00:00Z"
+
+
+@dataclass
+class BuiltGraph:
+    """What the build graph made: dist/ (with the reports), the report, and the images that built."""
+
+    dist: dagger.Directory
+    report: BuildReport
+    images: list[NamedImage]
 
 
 @object_type
@@ -150,53 +168,223 @@ class Dynamo(Stage):
         name = dockerfile_name(ctx, framework, target, device, cuda, platform)
         return dag.directory().with_new_file(name, render(ctx, framework, target, device, cuda, platform)).file(name)
 
-    @function
-    async def build_all(
-        self,
-        commit_sha: BuiltCommit = "",
-        sccache_redis: SccacheRedisService = None,
-        sccache_redis_password: SccacheRedisPassword = None,
-    ) -> dagger.Directory:
-        """Build, test and check everything: rust/, wheels/ (checked), go/ (operator, EPP), build-report.json.
+    async def _runtimes(self, frameworks: list[str] | None) -> list[tuple[str, str]]:
+        """(framework, CUDA version) of each runtime image to build, checked against the context first."""
+        ctx = await self._context()
+        chosen = list(dict.fromkeys(frameworks or ["dynamo"]))
+        runtimes = []
+        for name in chosen:
+            framework = ctx.framework(name)  # unknown: one line with the allowed names
+            if not framework.cuda_versions:
+                raise PipelineInputError(f"{ctx.source} [frameworks.{name}]: no cuda_versions; a runtime image needs one")
+            combo = ctx.combination(name, "runtime", "cuda", framework.cuda_versions[0])
+            package = FRAMEWORK_PACKAGES.get(name)
+            if package is not None and not combo.framework.version:
+                raise PipelineInputError(f"{ctx.source} [frameworks.{name}]: no version to install")
+            runtimes.append((name, framework.cuda_versions[0]))
+        return runtimes
 
-        `dagger call build-all -o dist`. The Rust build, the Rust tests, the wheels and the Go
-        binaries run in parallel; the wheel check follows the wheels.
-        """
-        # A skewed checkout would ship wheels and charts that do not fit: refuse it before building.
-        version = await self._workspace_version()
-        cache = {"sccache_redis": sccache_redis, "sccache_redis_password": sccache_redis_password}
-        rust, wheels, go = self.rust(), self.wheels(), self.go()
+    async def _graph(
+        self,
+        commit_sha: str,
+        frameworks: list[str] | None,
+        index_url: str,
+        index: dagger.Service | None,
+        scan: Scan | None,
+        everything: bool,
+        cache: dict,
+    ) -> BuiltGraph:
+        """Run the build graph: the images (and with `everything` the Rust build and tests and the wheel
+        check), each image scanned when `scan` is given. Stages run as soon as what they need is built;
+        a failed stage is recorded and the others still run."""
+        import datetime
+
+        from modules.cache import built_at
+        from modules.oci import CREATED
+
+        from .graph import Graph, runtime_image_name
+        from .tags import check_sha
+
+        session_start, wall = time.time(), time.monotonic()
+        # Bad input stops everything before any container runs: one line naming it.
+        if commit_sha:
+            check_sha(commit_sha)
+        version = await self._workspace_version()  # a skewed checkout would ship wheels that do not fit
+        runtimes = await self._runtimes(frameworks)
+        ctx = await self._context()
+        rust, wheels, go, image = self.rust(), self.wheels(), self.go(), self.image()
+        probe_image = ctx.image("python").pinned
+        graph = Graph()
+
+        async def result_built_at(result: dagger.Directory) -> float:
+            return await built_at(probe_image, result)
+
+        async def report_built_at(run: CargoRun) -> float | None:
+            return BuildReport.from_json(run.report).steps[0].ran_at
+
+        if everything:
+            graph.add("rust-build", lambda: rust.build(**cache), report_built_at)
+            graph.add("rust-test", lambda: rust.test(**cache), report_built_at)
+        # One wheel build per distinct feature set: frameworks with dynamo's features share its wheels.
+        wheel_stage: dict[str, str] = {}
+        by_features: dict[tuple[str, ...], str] = {}
+        for name in ["dynamo", *(framework for framework, _ in runtimes)]:
+            features = tuple(ctx.framework(name).wheel_features)
+            if features not in by_features:
+                by_features[features] = "wheels" if name == "dynamo" else f"wheels-{name}"
+                graph.add(by_features[features], lambda name=name: wheels.build(commit_sha, name, **cache),
+                          lambda built: result_built_at(built.dist))  # fmt: skip
+            wheel_stage[name] = by_features[features]
+
+        async def wheel_dist(framework: str) -> dagger.Directory:
+            return (await graph.need(wheel_stage[framework])).dist
+
         go_report = BuildReport()
 
         async def go_binaries() -> dagger.Directory:
             # The version is known: the Go stage need not read the pin files again.
-            operator = await go.operator_binaries(version, commit_sha)
-            await go_report.timed("operator build", operator.sync())
-            epp = await go.epp(version, commit_sha)
-            await go_report.timed("epp build (cgo)", epp.sync())
-            return operator.with_file("epp", epp)
+            async def operator() -> dagger.Directory:
+                binaries = await go.operator_binaries(version, commit_sha)
+                return await go_report.timed("operator build", binaries.sync())
 
-        built, tests, wheel_build, go_dir = await asyncio.gather(
-            rust.build(**cache), rust.test(**cache), wheels.build(commit_sha, **cache), go_binaries()
-        )
+            async def epp() -> dagger.File:
+                binary = await go.epp(version, commit_sha)
+                return await go_report.timed("epp build (cgo)", binary.sync())
+
+            binaries, epp_binary = await asyncio.gather(operator(), epp())
+            return binaries.with_file("epp", epp_binary)
+
+        graph.add("go", go_binaries, result_built_at)
         checks = BuildReport()
-        await checks.timed("wheel check", wheels.check(wheel_build.dist, commit_sha))
-        report = BuildReport.merge(
-            {
-                "rust-build": BuildReport.from_json(built.report),
-                "rust-test": BuildReport.from_json(tests.report),
-                "wheels": BuildReport.from_json(wheel_build.report),
-                "go": go_report,
-                "checks": checks,
-            }
+        if everything:
+
+            async def wheel_check() -> str:
+                dist = await wheel_dist("dynamo")
+                return await checks.timed("wheel check", wheels.check(dist, commit_sha))
+
+            graph.add("wheel-check", wheel_check)
+
+        # Images are built with a fixed created label, probed and scanned as such (so an unchanged
+        # image is a cache hit), then labelled with this run's time.
+        created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        image_bytes: dict[str, int] = {}
+        builds = {}
+        for framework, cuda in runtimes:
+
+            async def runtime(framework: str = framework, cuda: str = cuda) -> dagger.Container:
+                dist = await wheel_dist(framework)
+                return await image.runtime(framework, cuda, dist, commit_sha, index_url, index, STABLE_CREATED)
+
+            builds[runtime_image_name(framework, cuda)] = runtime
+
+        async def frontend() -> dagger.Container:
+            binaries = await graph.need("go")
+            return await image.frontend(await wheel_dist("dynamo"), binaries.file("epp"), commit_sha,
+                                        index_url=index_url, index=index, created=STABLE_CREATED)  # fmt: skip
+
+        async def planner() -> dagger.Container:
+            return await image.planner(await wheel_dist("dynamo"), commit_sha, index_url, index, STABLE_CREATED)
+
+        async def operator() -> dagger.Container:
+            await graph.need("go")  # the same binaries, built once
+            return await go.operator_image(version, commit_sha, STABLE_CREATED)
+
+        async def epp() -> dagger.Container:
+            await graph.need("go")
+            return await go.epp_image(version, commit_sha, created=STABLE_CREATED)
+
+        builds |= {"frontend": frontend, "dynamo-planner-cpu": planner, "operator": operator, "epp": epp}
+
+        def image_stage(name: str, build: Callable[[], Awaitable[dagger.Container]]):
+            async def run() -> dagger.Container:
+                ctr = await build()
+                image_bytes[name] = await ctr.as_tarball().size()  # the tarball the scan reads
+                return ctr
+
+            return run
+
+        for name, build in builds.items():
+            graph.add(f"image {name}", image_stage(name, build), lambda ctr: result_built_at(ctr.rootfs()))
+
+        scans: dict[str, ScanReport] = {}
+        if scan is not None:
+            for name in builds:
+
+                async def scanned(name: str = name) -> ScanReport:
+                    report = await scan.image(await graph.need(f"image {name}"), name)
+                    scans[name] = report
+                    report.gate()  # the gate blocks: this stage fails naming the image
+                    return report
+
+                graph.add(f"scan {name}", scanned, lambda report: result_built_at(report.files()))
+
+        results = await graph.wait()
+        dist = dag.directory()
+        steps = {}
+        if "rust-build" in results:
+            dist = dist.with_directory("rust", results["rust-build"].artifacts)
+            steps["rust-build"] = BuildReport.from_json(results["rust-build"].report)
+        if "rust-test" in results:
+            steps["rust-test"] = BuildReport.from_json(results["rust-test"].report)
+        for stage in by_features.values():
+            if stage in results:
+                # wheels/: dynamo's (checked); wheels/<framework>/: another feature set's.
+                dist = dist.with_directory(stage.replace("-", "/", 1), results[stage].dist)
+                steps[stage] = BuildReport.from_json(results[stage].report)
+        if "go" in results:
+            dist = dist.with_directory("go", results["go"])
+        steps |= {"go": go_report, "checks": checks}
+        for name, report in scans.items():
+            dist = (
+                dist.with_file(f"sboms/{name}.cdx.json", report.sbom)
+                .with_file(f"scans/{name}.trivy.json", report.report)
+                .with_file(f"scans/{name}.sarif", report.sarif)
+            )
+        report = BuildReport.merge(steps)
+        report.stages, report.image_bytes, report.session_start = graph.outcomes, image_bytes, session_start
+        report.wall_seconds = time.monotonic() - wall
+        dist = dist.with_new_file("build-report.json", report.to_json()).with_new_file(
+            "build-report.md", report.to_markdown()
         )
-        return (
-            dag.directory()
-            .with_directory("rust", built.artifacts)
-            .with_directory("wheels", wheel_build.dist)
-            .with_directory("go", go_dir)
-            .with_new_file("build-report.json", report.to_json())
-        )
+        images = [
+            NamedImage(name=name, variants=[results[f"image {name}"].with_label(CREATED, created)])
+            for name in builds
+            if f"image {name}" in results
+        ]
+        return BuiltGraph(dist=dist, report=report, images=images)
+
+    @function(cache="session")
+    async def build_all(
+        self,
+        commit_sha: BuiltCommit = "",
+        frameworks: Frameworks = None,
+        trivy_db: TrivyDatabase = None,
+        ignore_file: IgnoreFile = None,
+        index_url: IndexUrl = "",
+        index: IndexService = None,
+        keep_going: Annotated[
+            bool, Doc("Return dist/ (with the report naming the failed stages) even when a stage fails")
+        ] = False,
+        sccache_redis: SccacheRedisService = None,
+        sccache_redis_password: SccacheRedisPassword = None,
+    ) -> dagger.Directory:
+        """Build, test, check and scan everything: rust/, wheels/, go/, sboms/, scans/, build-report.json/.md.
+
+        `dagger call build-all -o dist`. The Rust build and tests, the wheels and the Go binaries
+        run at once; each image starts when its wheels or binaries are there (a runtime per
+        framework, the frontend, the planner, the operator and the EPP) and is scanned as soon as
+        it is built. A stage that fails is named and the others still finish; then build-all fails
+        naming it, or with --keep-going returns dist/ whose report names it.
+        """
+        cache = {"sccache_redis": sccache_redis, "sccache_redis_password": sccache_redis_password}
+        scan = self.scan(trivy_db, ignore_file)
+        built = await self._graph(commit_sha, frameworks, index_url, index, scan, everything=True, cache=cache)
+        if built.report.failed and not keep_going:
+            from .graph import failure_summary
+
+            hint = "rerun with --keep-going to export dist/ with build-report.md"
+            raise BuildFailed(failure_summary(built.report.stages, hint))
+        return built.dist
 
     @function
     def scan(self, trivy_db: TrivyDatabase = None, ignore_file: IgnoreFile = None) -> Scan:
@@ -222,15 +410,25 @@ class Dynamo(Stage):
             trivy_db=trivy_db, ignore_file=ignore_file,
         )  # fmt: skip
 
-    async def _built_images(self, sha: str) -> list[NamedImage]:
-        """The images build-all builds, named for the tag scheme (none yet: build-all builds no image)."""
-        raise PipelineInputError("build-all builds no images yet: pass --name and --variants")
+    async def _built_images(
+        self, sha: str, frameworks: list[str] | None = None, index_url: str = "", index: dagger.Service | None = None
+    ) -> list[NamedImage]:
+        """The images build-all builds from `sha`, named for the tag scheme (not scanned here: publish scans).
+
+        Fails naming the image (or the wheels or binaries it needs) that did not build.
+        """
+        from .graph import failure_summary
+
+        built = await self._graph(sha, frameworks, index_url, index, None, everything=False, cache={})
+        if built.report.failed:
+            raise BuildFailed(failure_summary(built.report.stages, "nothing was pushed"))
+        return built.images
 
     @function(cache="never")
     async def publish(
         self,
         sha: Annotated[str, Doc("Git commit SHA the images were built from")],
-        name: Annotated[str, Doc("Publish only this image: operator, frontend, <framework>-<target>-cuda<X.Y>")] = "",
+        name: Annotated[str, Doc("Publish only this image: operator, epp, frontend, <framework>-<target>-cuda<X.Y>")] = "",
         variants: Annotated[list[dagger.Container] | None, Doc("That image, one container per platform")] = None,
         registry: Registry = "",
         username: Username = "",
@@ -242,14 +440,21 @@ class Dynamo(Stage):
         ignore_file: IgnoreFile = None,
         branch: Annotated[str, Doc("Branch built; 'main' adds the main-* aliases")] = "",
         dry_run: Annotated[bool, Doc("Scan and print what would be pushed; push and sign nothing")] = False,
+        frameworks: Frameworks = None,
+        index_url: IndexUrl = "",
+        index: IndexService = None,
     ) -> Published:
         """Scan, then push in Dynamo's tag scheme (one manifest for all platforms), annotated and signed.
 
-        Without --name, every image build-all builds; nothing is pushed unless all pass the scan.
+        Without --name, every image build-all builds (--frameworks, --index-url and --index as for
+        build-all); nothing is pushed unless all pass the scan.
         """
         if bool(name) != bool(variants):
             raise PipelineInputError("--name and --variants go together")
-        images = [NamedImage(name=name, variants=variants)] if name else await self._built_images(sha)
+        if name:
+            images = [NamedImage(name=name, variants=variants)]
+        else:
+            images = await self._built_images(sha, frameworks, index_url, index)
         publisher = self.publisher(
             registry, username, password, registry_service, sign_key, sign_password, trivy_db, ignore_file
         )

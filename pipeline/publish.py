@@ -40,7 +40,7 @@ SignPassword = Annotated[dagger.Secret | None, Doc("Password of the cosign key")
 class NamedImage:
     """An image to publish: its name in the tag scheme and one container per platform."""
 
-    name: Annotated[str, Doc("operator, frontend, or <framework>-<target>[-efa]-cuda<X.Y> / -cpu")] = field()
+    name: Annotated[str, Doc("operator, epp, frontend, or <framework>-<target>[-efa]-cuda<X.Y> / -cpu")] = field()
     variants: Annotated[list[dagger.Container], Doc("One container per platform")] = field()
 
 

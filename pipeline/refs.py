@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .context import Context
 from .errors import PipelineInputError
-from .tags import check_sha, frontend_tags, image_tags, operator_tags
+from .tags import check_sha, epp_tags, frontend_tags, image_tags, operator_tags
 
 # host[:port]/path, lowercase path components as the OCI distribution spec allows.
 _REPOSITORY = re.compile(
@@ -43,18 +43,20 @@ def check_repository(repository: str, *, what: str = "registry") -> str:
 def variant_tags(name: str, sha: str, branch: str | None, ctx: Context) -> list[str]:
     """Tags of the image called `name` in Dynamo's scheme (pipeline/tags.py).
 
-    Names: `operator`, `frontend`, or `<framework>-<target>[-efa]-cuda<X.Y>` / `<framework>-<target>-cpu`,
+    Names: `operator`, `epp`, `frontend`, or `<framework>-<target>[-efa]-cuda<X.Y>` / `<framework>-<target>-cpu`,
     e.g. `vllm-runtime-cuda12.9` -> `<sha>-vllm-runtime-cuda12` (+ main aliases on main).
     """
     check_sha(sha)
     if name == "operator":
         return operator_tags(sha)
+    if name == "epp":
+        return epp_tags(sha)
     if name == "frontend":
         return frontend_tags(sha, branch)
     match = _VARIANT.fullmatch(name)
     if not match:
         raise PipelineInputError(
-            f"image name {name!r} unknown; allowed: operator, frontend, "
+            f"image name {name!r} unknown; allowed: operator, epp, frontend, "
             "<framework>-<target>[-efa]-cuda<X.Y> or <framework>-<target>-cpu (e.g. vllm-runtime-cuda12.9)"
         )
     return image_tags(

@@ -16,7 +16,7 @@ from dagger import Doc, check, dag, field, function, object_type
 
 from modules.cache import cache_volume, salted
 from modules.python_tools import TOOLS_PREFIX, PythonTools
-from modules.rust_toolchain import SCCACHE_STATS, RustToolchain, SccacheRedis, with_sccache_stats
+from modules.rust_toolchain import RAN_AT, SCCACHE_STATS, RustToolchain, SccacheRedis, with_sccache_stats
 from modules.system_packages import with_system_packages
 
 from .cargo import CargoWorkspace, check_target_triple, parse_manifest, profile_dir
@@ -95,7 +95,8 @@ async def sccache_step(name: str, ran: dagger.Container) -> Step:
     started = time.monotonic()
     await ran.sync()
     seconds = time.monotonic() - started
-    return Step(name, seconds, CacheStats.from_sccache_json(await ran.file(SCCACHE_STATS).contents()))
+    stats = CacheStats.from_sccache_json(await ran.file(SCCACHE_STATS).contents())
+    return Step(name, seconds, stats, ran_at=float((await ran.file(RAN_AT).contents()).strip()))
 
 
 # cargo decides freshness by mtime, which a checkout copied into a container does not keep

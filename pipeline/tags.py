@@ -82,6 +82,16 @@ def operator_tags(sha: str) -> list[str]:
     return [f"{sha}-operator"]
 
 
+def epp_tags(sha: str) -> list[str]:
+    """Tags for the inference-gateway endpoint picker (EPP) image.
+
+    Upstream pushes it to its own repository (`.../dynamo-epp:<sha>`); here every image shares one
+    repository, so the name goes into the tag as for the operator.
+    """
+    check_sha(sha)
+    return [f"{sha}-epp"]
+
+
 def snapshot_agent_tags(sha: str) -> list[str]:
     """Tags for the snapshot (checkpoint/restore) agent image."""
     check_sha(sha)

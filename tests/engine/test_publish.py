@@ -299,3 +299,26 @@ async def test_canaries_appear_in_no_layer_report_log_or_export(dag, registry, s
     for what, canary in canaries.items():
         for where, content in texts.items():
             assert canary.encode() not in content, f"{what} leaked into {where}"
+
+
+async def test_publish_without_a_name_scans_and_pushes_every_build_all_image(
+    dag, offline_context, registry, clean_db, dynamo
+):
+    """`publish --sha` alone: the images build-all builds (runtime, frontend, planner, operator, EPP),
+    scanned, then each pushed under its tags; the registry serves every tag at the returned digest."""
+    from localengine.package_index import INDEX_URL, stand_in_index
+
+    sha = "89abcdef0123456"  # build-all's test commit: the same builds, from the engine's cache
+    repository = f"localhost:{PORT}/ai-dynamo/all"
+    result = await dynamo.publish(
+        sha=sha, registry=repository, username=USER, password=registry.secret, registry_service=registry.service,
+        trivy_db=clean_db, index_url=INDEX_URL, index=stand_in_index(offline_context),
+    )  # fmt: skip
+    tags = [f"{sha}-dynamo-runtime-cuda12", f"{sha}-frontend", f"{sha}-dynamo-planner-cpu", f"{sha}-operator", f"{sha}-epp"]
+    assert [ref.partition("@")[0] for ref in result.refs] == [f"{repository}:{tag}" for tag in tags]
+    for ref, tag in zip(result.refs, tags, strict=True):
+        seen = await registry_api(dag, offline_context, registry, "ai-dynamo/all", tag)
+        assert seen["status"] == 200 and seen["digest"] == ref.partition("@")[2], tag
+    reports = set(await result.reports.entries())
+    assert {f"{name}-linux-amd64.cdx.json" for name in
+            ("dynamo-runtime-cuda12.9", "frontend", "dynamo-planner-cpu", "operator", "epp")} <= reports

@@ -185,3 +185,82 @@ def test_merge_keeps_same_named_steps_of_different_stages_apart() -> None:
 
 def test_merge_of_nothing_is_empty() -> None:
     assert BuildReport.merge({}).steps == []
+
+
+# --- Cached results: a time written inside the exec against the session start ------------------
+
+SESSION = 1_800_000_000.6  # when build-all started (host clock, fractional)
+
+
+@pytest.mark.parametrize(
+    ("ran_at", "session_start", "cached"),
+    [
+        (1_799_999_000.0, SESSION, True),  # built by an earlier run: the engine served it
+        (1_800_000_000.0, SESSION, False),  # the exec started in the session's first second (whole seconds)
+        (1_800_000_090.0, SESSION, False),  # ran in this session
+        (None, SESSION, None),  # the step does not say when it ran
+        (1_799_999_000.0, None, None),  # no session start to compare with
+    ],
+)
+def test_is_cached(ran_at, session_start, cached) -> None:
+    from pipeline.report import is_cached
+
+    assert is_cached(ran_at, session_start) is cached
+
+
+def test_a_cached_step_says_so_and_its_counters_are_not_this_runs() -> None:
+    """The bug this fixes: a cached cargo build showed its old run's misses next to 0.07 s."""
+    report = BuildReport(
+        [
+            Step("rust-build/cargo build", 0.07, CacheStats(0, 412, "Local disk"), ran_at=1_799_990_000.0),
+            Step("wheels/maturin build", 35.0, CacheStats(200, 3, "Local disk"), ran_at=1_800_000_010.0),
+            Step("go/operator build", 2.0),
+        ],
+        session_start=SESSION,
+    )
+    data = json.loads(report.to_json())
+    cargo, maturin, go = data["steps"]
+    assert cargo["cached"] is True and cargo["ran_at"] == "2027-01-15T05:13:20Z"
+    assert "sccache" not in cargo and cargo["sccache_when_built"]["misses"] == 412
+    assert maturin["cached"] is False and maturin["sccache"]["hits"] == 200
+    assert "cached" not in go  # not recorded, not guessed
+    assert data["sccache"] == {"hits": 200, "misses": 3, "location": "", "hit_rate": 0.9852}
+    assert data["started"] == "2027-01-15T08:00:00Z"
+    markdown = report.to_markdown()
+    assert "| rust-build/cargo build | 0.1 | cached (built 2027-01-15T05:13:20Z) | 0 / 412 (when built) |" in markdown
+    assert "| wheels/maturin build | 35.0 | ran | 200 / 3 |" in markdown
+    assert "| go/operator build | 2.0 | not recorded |  |" in markdown
+    assert "sccache in this run: 200 hits, 3 misses." in markdown
+
+
+def test_stage_outcomes_failures_and_image_sizes() -> None:
+    from pipeline.report import StageOutcome
+
+    report = BuildReport(
+        stages=[
+            StageOutcome("image operator", "ok", 3.25, ran_at=1_700_000_000.0),
+            StageOutcome("scan operator", "failed", 1.0, "scan of operator: 1 finding at or above HIGH"),
+            StageOutcome("image frontend", "skipped", 0.0, "needs wheels, which did not succeed"),
+        ],
+        image_bytes={"operator": 12_345_678},
+        session_start=SESSION,
+        wall_seconds=61.0,
+    )
+    data = json.loads(report.to_json())
+    assert data["failed"] == ["scan operator"]
+    assert data["stages"][0] == {"name": "image operator", "status": "ok", "seconds": 3.25, "waited_seconds": 0.0,
+                                 "built_at": "2023-11-14T22:13:20Z", "cached": True}
+    assert data["stages"][1]["error"].startswith("scan of operator")
+    assert data["images"] == {"operator": {"bytes": 12_345_678}}
+    assert data["wall_seconds"] == 61.0
+    markdown = report.to_markdown()
+    assert "**Failed: scan operator.**" in markdown
+    assert "| image operator | ok | 3.2 | 0.0 | cached (built 2023-11-14T22:13:20Z) | 12.3 MB |" in markdown
+    assert "### scan operator (failed)" in markdown and "### image frontend (skipped)" in markdown
+
+
+def test_ran_at_survives_the_stage_reports_round_trip() -> None:
+    """Stages hand build-all their reports as JSON; the exec's time must come through."""
+    stage = BuildReport([Step("cargo test", 4.0, CacheStats(1, 0, "disk"), ran_at=1_799_000_000.0)])
+    merged = BuildReport.merge({"rust-test": BuildReport.from_json(stage.to_json())})
+    assert merged.steps == [Step("rust-test/cargo test", 4.0, CacheStats(1, 0, "disk"), 1_799_000_000.0)]

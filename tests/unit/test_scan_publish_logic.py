@@ -118,12 +118,15 @@ def test_scan_policy_comes_from_the_context() -> None:
 def test_variant_names_map_onto_the_tag_scheme() -> None:
     ctx = load_context()
     assert variant_tags("operator", SHA, None, ctx) == [f"{SHA}-operator"]
+    assert variant_tags("epp", SHA, "main", ctx) == [f"{SHA}-epp"]
+    assert variant_tags("dynamo-planner-cpu", SHA, "main", ctx) == [
+        f"{SHA}-dynamo-planner-cpu", "main-planner-cpu", f"main-planner-{SHA}-cpu"]
     assert variant_tags("frontend", SHA, "main", ctx) == [f"{SHA}-frontend", "main-frontend", f"main-frontend-{SHA}"]
     assert variant_tags("vllm-runtime-cuda12.9", SHA, None, ctx) == [f"{SHA}-vllm-runtime-cuda12"]
     assert variant_tags("vllm-local-dev-cuda13.0", SHA, None, ctx) == [f"{SHA}-vllm-local-dev-cuda13"]
     assert variant_tags("vllm-runtime-cpu", SHA, None, ctx) == [f"{SHA}-vllm-runtime-cpu"]
     assert variant_tags("trtllm-runtime-efa-cuda13.1", SHA, "main", ctx)[0] == f"{SHA}-trtllm-runtime-efa-cuda13"
-    with pytest.raises(PipelineInputError, match="image name 'vllm' unknown; allowed: operator, frontend"):
+    with pytest.raises(PipelineInputError, match="image name 'vllm' unknown; allowed: operator, epp, frontend"):
         variant_tags("vllm", SHA, None, ctx)
     with pytest.raises(PipelineInputError, match="CUDA version '11.8' not allowed for vllm"):
         variant_tags("vllm-runtime-cuda11.8", SHA, None, ctx)
