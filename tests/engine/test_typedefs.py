@@ -6,9 +6,14 @@ import dagger
 
 
 async def test_every_object_function_and_argument_has_a_description(dag) -> None:
+    from importlib.metadata import entry_points
+
     from dagger.mod import default_module
 
-    import pipeline  # noqa: F401  (registers the module's objects)
+    # Load the main object as the module runtime does, through pyproject's entry point: that import
+    # registers the module's objects (a bare `import pipeline` is lazy and registers none).
+    (main_object,) = entry_points(group="dagger.mod", name="main_object")
+    main_object.load()
 
     registered = dag.load_module_from_id(dagger.ModuleID(await default_module()._typedefs()))
     missing: list[str] = []
