@@ -91,7 +91,6 @@ def test_edits_touch_only_the_copy(tmp_path):
     assert workspace.rust_file.read_text() == original + "// bench edit 1\n"
     assert workspace.python_file.read_text().endswith("# bench edit 1\n")
     assert (EXAMPLE / "lib/llm/src/lib.rs").read_text() == original
-    assert workspace.edited_files()["lib/llm/src/lib.rs"] == original + "// bench edit 1\n"
     with pytest.raises(SystemExit, match="no/such.rs: not in"):
         Workspace(EXAMPLE, tmp_path, "other", "no/such.rs", "pyproject.toml")
 
