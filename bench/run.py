@@ -309,7 +309,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "import_seconds": import_seconds(), "engine_disk": {"before": engine_disk(layout.container)},
         "notes": [
             "Edits are comment lines appended to the Rust and Python files (the same text on every path).",
-            "Pipeline times are client-mode wall times including the export of build-all's directory.",
+            "Pipeline times are client-mode wall times of one session per scenario (as one `dagger call` each), "
+            "from the checkout's upload from the host (keyed by content, as `--source`) to the export of "
+            "build-all's directory; the session's start is not counted.",
             "The Dockerfile path strips `# syntax=` (BuildKit's built-in frontend), passes CARGO_BUILD_JOBS = cores, "
             "empty NATS/etcd versions (GitHub is unreachable; the pipeline's image has neither) and installs Rust "
             "with rustup from static.rust-lang.org at rust-toolchain.toml's channel; the pipeline's stand-in "
@@ -317,7 +319,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "Peak memory: cgroup v1 samples every 0.5 s; the engine is shared, so its figures include others' work.",
             "The images differ in content: the pipeline's runtime image is the CUDA runtime base with the wheels and "
             "NIXL (nixl, nixl-cu12 and their PyPI dependencies) in a venv; the Dockerfile's dynamo runtime is "
-            "dynamo_base (devel base, Rust toolchain, sccache) with the wheels and no NIXL. See the largest directories.",
+            "dynamo_base (devel base, Rust toolchain, sccache) with the wheels and no NIXL. See the largest directories. "
+            "The like-for-like size goal leaves the pipeline's layers that carry NIXL (with torch, triton and the "
+            "NVIDIA libraries its install pulls in) out; the Dockerfile's image keeps its devel base and toolchain.",
             "Pipeline stage times are each exec chain's wall time, builder set-up included when it is not cached.",
         ],
     }

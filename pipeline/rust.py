@@ -44,11 +44,11 @@ Profile = Annotated[str, Doc("Cargo profile: release, dev, or one defined in Car
 # engine keys by the content it keeps (a checkout passed as --source is keyed by content): a
 # Python-only edit then leaves every cargo exec cached instead of rerunning it to find nothing to do.
 CARGO_EXCLUDE = [
-    "components/**", "deploy/**", "benchmarks/**", "container/**",
+    "components", "deploy", "benchmarks", "container",
     "**/*.py", "**/*.pyi", "**/pyproject.toml", "uv.lock", "hatch_build.py",
 ]  # fmt: skip
 # maturin also packs the bindings' Python sources (python-source), so it keeps every .py under lib/.
-MATURIN_EXCLUDE = ["components/**", "deploy/**", "benchmarks/**", "container/**", "pyproject.toml", "uv.lock", "hatch_build.py"]
+MATURIN_EXCLUDE = ["components", "deploy", "benchmarks", "container", "pyproject.toml", "uv.lock", "hatch_build.py"]
 
 # Top-level outputs only: binaries and libraries, not cargo's deps/ and build/ trees.
 _COLLECT_ARTIFACTS = (
@@ -90,6 +90,11 @@ with tarfile.open(fileobj=io.BytesIO(data)) as tgz, zipfile.ZipFile(out, "w", zi
             name = f"swagger-ui-{version}/dist/" + member.name.removeprefix("package/")
             archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), tgz.extractfile(member).read())
 """
+
+
+def with_source(ctr: dagger.Container, source: dagger.Directory) -> dagger.Container:
+    """`ctr` with `source` at /src as its working directory."""
+    return ctr.with_directory(SOURCE_DIR, source).with_workdir(SOURCE_DIR)
 
 
 @object_type
@@ -192,8 +197,13 @@ class Rust(Stage):
         sccache_redis_password: dagger.Secret | None = None,
         source: dagger.Directory | None = None,
     ) -> dagger.Container:
-        """The manylinux build container: Python tools, pinned Rust, cargo caches, sccache, and `source`
-        (default: the whole checkout) at /src."""
+        """The build container with `source` (default: the whole checkout) at /src."""
+        return with_source(await self._toolchain(sccache_redis, sccache_redis_password), self.source if source is None else source)
+
+    async def _toolchain(
+        self, sccache_redis: dagger.Service | None = None, sccache_redis_password: dagger.Secret | None = None
+    ) -> dagger.Container:
+        """The manylinux build container without a source: Python tools, pinned Rust, cargo caches, sccache."""
         ctx = await self._context()
         tools = ctx.tools
         python_tools = PythonTools(uv_image=ctx.image("uv").pinned, uv_version=tools["uv"], python=tools["python"])
@@ -216,8 +226,6 @@ class Rust(Stage):
             .with_(lambda ctr: toolchain.with_sccache(ctr, remote))
             # PyO3's build script asks this interpreter for its configuration.
             .with_env_variable("PYO3_PYTHON", f"{TOOLS_PREFIX}/bin/python")
-            .with_directory(SOURCE_DIR, self.source if source is None else source)
-            .with_workdir(SOURCE_DIR)
         )
 
     async def _with_target_dir(self, ctr: dagger.Container, workspace_dir: str) -> dagger.Container:

@@ -28,6 +28,7 @@ from .rust import (
     SccacheRedisService,
     in_target_dir,
     sccache_step,
+    with_source,
 )  # fmt: skip
 from .stage import Stage
 from .tags import check_sha
@@ -148,7 +149,9 @@ class Wheels(Stage):
         features = await self._wheel_features(framework, bindings)
         policy = await self._wheel_platform()
         rust = Rust(**self.inputs())
-        builder = await rust._builder(sccache_redis, sccache_redis_password, self.source.filter(exclude=MATURIN_EXCLUDE))
+        # One toolchain container; each build mounts only the part of the checkout it packs.
+        toolchain = await rust._toolchain(sccache_redis, sccache_redis_password)
+        builder = with_source(toolchain, self.source.filter(exclude=MATURIN_EXCLUDE))
         report = BuildReport()
 
         command = ["maturin", "build", "--release", "--locked", "--compatibility", "linux", "--out", "/dist/raw"]
@@ -170,9 +173,9 @@ class Wheels(Stage):
             ["sh", "-c", 'auditwheel repair --plat "$1" --wheel-dir /dist/wheels /dist/raw/*.whl', "repair", policy],
             expect=ReturnType.ANY,
         )
-        pure_builder = await rust._builder(source=self.source.filter(exclude=PURE_WHEEL_EXCLUDE))
         pure = (
-            pure_builder.with_new_file(f"{COMMIT_SHIM_DIR}/git", _GIT_SHIM, permissions=0o755)
+            with_source(toolchain, self.source.filter(exclude=PURE_WHEEL_EXCLUDE))
+            .with_new_file(f"{COMMIT_SHIM_DIR}/git", _GIT_SHIM, permissions=0o755)
             .with_env_variable("PATH", f"{COMMIT_SHIM_DIR}:${{PATH}}", expand=True)
             .with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_exec(["uv", "build", "--wheel", "--out-dir", "/dist/wheels", "."])
@@ -240,8 +243,8 @@ class Wheels(Stage):
 
         async def audited() -> str:
             # auditwheel reads the wheel alone: no checkout, so a source edit alone does not rerun it.
-            builder = await Rust(**self.inputs())._builder(source=dag.directory())
-            return await builder.with_mounted_directory("/wheels", dist).with_exec(
+            toolchain = await Rust(**self.inputs())._toolchain()
+            return await toolchain.with_mounted_directory("/wheels", dist).with_exec(
                 ["auditwheel", "show", f"/wheels/{runtime_names[0]}"]
             ).stdout()
 
