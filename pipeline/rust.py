@@ -198,7 +198,8 @@ class Rust(Stage):
         source: dagger.Directory | None = None,
     ) -> dagger.Container:
         """The build container with `source` (default: the whole checkout) at /src."""
-        return with_source(await self._toolchain(sccache_redis, sccache_redis_password), self.source if source is None else source)
+        toolchain = await self._toolchain(sccache_redis, sccache_redis_password)
+        return with_source(toolchain, self.source if source is None else source)
 
     async def _toolchain(
         self, sccache_redis: dagger.Service | None = None, sccache_redis_password: dagger.Secret | None = None

@@ -239,7 +239,8 @@ class Wheels(Stage):
         module_name = runtime_project["tool"]["maturin"]["module-name"]
 
         async def listed() -> dict:
-            return json.loads(await python.with_exec(["python3", "-c", _LIST_WHEELS, *(f"/wheels/{n}" for n in names)]).stdout())
+            listed_wheels = python.with_exec(["python3", "-c", _LIST_WHEELS, *(f"/wheels/{n}" for n in names)])
+            return json.loads(await listed_wheels.stdout())
 
         async def audited() -> str:
             # auditwheel reads the wheel alone: no checkout, so a source edit alone does not rerun it.
