@@ -87,16 +87,25 @@ def _blob(archive: tarfile.TarFile, digest: str) -> bytes:
     return archive.extractfile(f"blobs/{digest.replace(':', '/')}").read()
 
 
+# Paths only NIXL's layers add (its wheels, the packages its install leaves in site-packages).
+NIXL_MARKERS = ("/nixl/", "/nixl_cu", "site-packages/nixl")
+
+
+def _is_nixl_layer(names: list[str]) -> bool:
+    return any(marker in f"/{name}" for name in names for marker in NIXL_MARKERS)
+
+
 def image_facts(oci_tar: Path, collect_prefix: str = "", depth: int = 7, largest: int = 10) -> dict[str, object]:
     """Layer count, compressed and uncompressed bytes of an OCI image tarball (single platform), the
-    files under `collect_prefix` in its layers (name -> bytes), e.g. the wheels it carries, and the
-    `largest` directories `depth` levels down by the bytes of the files the layers add there."""
+    files under `collect_prefix` in its layers (name -> bytes), e.g. the wheels it carries, the
+    `largest` directories `depth` levels down by the bytes of the files the layers add there, and
+    the uncompressed bytes of the layers that carry NIXL (with whatever its install pulled in)."""
     with tarfile.open(oci_tar) as archive:
         index = json.loads(archive.extractfile("index.json").read())
         manifest = json.loads(_blob(archive, index["manifests"][0]["digest"]))
         while "manifests" in manifest:  # an image index: take its (only) image
             manifest = json.loads(_blob(archive, manifest["manifests"][0]["digest"]))
-        compressed = uncompressed = 0
+        compressed = uncompressed = nixl = 0
         files: dict[str, int] = {}
         by_directory: dict[str, int] = {}
         for layer in manifest["layers"]:
@@ -105,7 +114,10 @@ def image_facts(oci_tar: Path, collect_prefix: str = "", depth: int = 7, largest
             raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
             uncompressed += len(raw)
             with tarfile.open(fileobj=io.BytesIO(raw)) as layer_tar:
-                for member in layer_tar.getmembers():
+                members = layer_tar.getmembers()
+                if _is_nixl_layer([member.name.removeprefix("./") for member in members]):
+                    nixl += len(raw)
+                for member in members:
                     name = member.name.removeprefix("./")
                     if not member.isfile():
                         continue
@@ -119,6 +131,7 @@ def image_facts(oci_tar: Path, collect_prefix: str = "", depth: int = 7, largest
         "uncompressed_bytes": uncompressed,
         "compressed_mib": round(compressed / 2**20, 1),
         "uncompressed_mib": round(uncompressed / 2**20, 1),
+        "nixl_layers_mib": round(nixl / 2**20, 1),
         "files": files,
         "largest_directories_mib": {
             name: round(size / 2**20, 1)

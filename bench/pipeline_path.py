@@ -24,22 +24,20 @@ def _use_salt(salt: str) -> None:
 
 
 async def host_source(source: Path):
-    """The checkout as the module sees it (its allow-list applied), loaded once.
+    """The checkout as `dagger call --source` hands it to the module: imported from the host with
+    the module's allow-list, keyed by its content.
 
-    A session loads a host directory once; later edits reach the pipeline through `edited()`.
+    A session imports a host path once (a second import in the same session returns the first
+    snapshot), so each scenario runs in a session of its own, as each `dagger call` does. Edits
+    must not be applied with `with_new_file`: a directory made that way is keyed by its call
+    chain, so every view of it (the stages' filtered views) would change with any edit, which is
+    not what a developer's checkout does.
     """
     from dagger import dag
 
     from pipeline.main import SOURCE_IGNORE
 
     return await dag.host().directory(str(source), exclude=SOURCE_IGNORE).sync()
-
-
-def edited(base, files: dict[str, str]):
-    """`base` with the given files' current text (the scenario's edits so far)."""
-    for path, text in files.items():
-        base = base.with_new_file(path, text)
-    return base
 
 
 def _dynamo(source, overlay: Path):
@@ -50,10 +48,12 @@ def _dynamo(source, overlay: Path):
     return Dynamo(source=source, overlay=dag.host().file(str(overlay)))
 
 
-async def build_all(source, overlay: Path, commit_sha: str, salt: str, out: Path) -> dict[str, object]:
-    """Time `build-all` (exported to `out`); its stages' own times and sccache counters from its report."""
+async def build_all(checkout: Path, overlay: Path, commit_sha: str, salt: str, out: Path) -> dict[str, object]:
+    """Time `build-all` on `checkout` (its upload included; exported to `out`); its stages' own times
+    and sccache counters from its report."""
     _use_salt(salt)
     started = time.monotonic()
+    source = await host_source(checkout)
     # keep_going: a stage that fails here (offline, the scans cannot fetch Trivy's database) is recorded, not fatal.
     await (await _dynamo(source, overlay).build_all(commit_sha, keep_going=True)).export(str(out))
     seconds = time.monotonic() - started
@@ -68,15 +68,16 @@ async def build_all(source, overlay: Path, commit_sha: str, salt: str, out: Path
 
 
 async def runtime_path(
-    source, overlay: Path, commit_sha: str, framework: str, salt: str, image_tar: Path | None
+    checkout: Path, overlay: Path, commit_sha: str, framework: str, salt: str, image_tar: Path | None
 ) -> dict[str, object]:
-    """Time `wheels build` then `image runtime` with those wheels: what the Dockerfile's runtime target chains.
+    """Time `wheels build` then `image runtime` with those wheels on `checkout` (its upload included):
+    what the Dockerfile's runtime target chains.
 
     With `image_tar`, the image is exported there (after the clock stops) and its facts recorded.
     """
     _use_salt(salt)
-    dynamo = _dynamo(source, overlay)
     started = time.monotonic()
+    dynamo = _dynamo(await host_source(checkout), overlay)
     wheels = await dynamo.wheels().build(commit_sha=commit_sha, framework=framework)
     await wheels.dist.sync()
     wheels_seconds = time.monotonic() - started

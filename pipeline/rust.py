@@ -39,6 +39,17 @@ SccacheRedisPassword = Annotated[dagger.Secret | None, Doc("Password of that Red
 TargetTriple = Annotated[str, Doc("Target triple to build for")]
 Profile = Annotated[str, Doc("Cargo profile: release, dev, or one defined in Cargo.toml")]
 
+# What cargo never reads: the Python packages and the Python build's files, the Go modules, the
+# container templates. Each compile sees the checkout through `filter(exclude=...)`, which the
+# engine keys by the content it keeps (a checkout passed as --source is keyed by content): a
+# Python-only edit then leaves every cargo exec cached instead of rerunning it to find nothing to do.
+CARGO_EXCLUDE = [
+    "components", "deploy", "benchmarks", "container",
+    "**/*.py", "**/*.pyi", "**/pyproject.toml", "uv.lock", "hatch_build.py",
+]  # fmt: skip
+# maturin also packs the bindings' Python sources (python-source), so it keeps every .py under lib/.
+MATURIN_EXCLUDE = ["components", "deploy", "benchmarks", "container", "pyproject.toml", "uv.lock", "hatch_build.py"]
+
 # Top-level outputs only: binaries and libraries, not cargo's deps/ and build/ trees.
 _COLLECT_ARTIFACTS = (
     'mkdir -p {out} && find "{dir}" -maxdepth 1 -type f '
@@ -79,6 +90,11 @@ with tarfile.open(fileobj=io.BytesIO(data)) as tgz, zipfile.ZipFile(out, "w", zi
             name = f"swagger-ui-{version}/dist/" + member.name.removeprefix("package/")
             archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), tgz.extractfile(member).read())
 """
+
+
+def with_source(ctr: dagger.Container, source: dagger.Directory) -> dagger.Container:
+    """`ctr` with `source` at /src as its working directory."""
+    return ctr.with_directory(SOURCE_DIR, source).with_workdir(SOURCE_DIR)
 
 
 @object_type
@@ -172,10 +188,24 @@ class Rust(Stage):
                 ).contents()
         return CargoWorkspace.from_manifests(root_path, root_text, member_texts)
 
+    def _cargo_source(self) -> dagger.Directory:
+        """The checkout as cargo reads it (CARGO_EXCLUDE left out)."""
+        return self.source.filter(exclude=CARGO_EXCLUDE)
+
     async def _builder(
+        self,
+        sccache_redis: dagger.Service | None = None,
+        sccache_redis_password: dagger.Secret | None = None,
+        source: dagger.Directory | None = None,
+    ) -> dagger.Container:
+        """The build container with `source` (default: the whole checkout) at /src."""
+        toolchain = await self._toolchain(sccache_redis, sccache_redis_password)
+        return with_source(toolchain, self.source if source is None else source)
+
+    async def _toolchain(
         self, sccache_redis: dagger.Service | None = None, sccache_redis_password: dagger.Secret | None = None
     ) -> dagger.Container:
-        """The manylinux build container: Python tools, pinned Rust, cargo caches, sccache, source."""
+        """The manylinux build container without a source: Python tools, pinned Rust, cargo caches, sccache."""
         ctx = await self._context()
         tools = ctx.tools
         python_tools = PythonTools(uv_image=ctx.image("uv").pinned, uv_version=tools["uv"], python=tools["python"])
@@ -198,8 +228,6 @@ class Rust(Stage):
             .with_(lambda ctr: toolchain.with_sccache(ctr, remote))
             # PyO3's build script asks this interpreter for its configuration.
             .with_env_variable("PYO3_PYTHON", f"{TOOLS_PREFIX}/bin/python")
-            .with_directory(SOURCE_DIR, self.source)
-            .with_workdir(SOURCE_DIR)
         )
 
     async def _with_target_dir(self, ctr: dagger.Container, workspace_dir: str) -> dagger.Container:
@@ -253,7 +281,8 @@ class Rust(Stage):
         sccache_redis_password: dagger.Secret | None,
     ) -> CargoRun:
         """Run a cargo command in the root workspace; `collect` copies its artifacts to OUT_DIR in the same exec."""
-        builder = await self._with_target_dir(await self._builder(sccache_redis, sccache_redis_password), ".")
+        builder = await self._builder(sccache_redis, sccache_redis_password, self._cargo_source())
+        builder = await self._with_target_dir(builder, ".")
         ran = builder.with_exec(with_sccache_stats(in_target_dir(command, collect or "")))
         report = BuildReport([await sccache_step(name, ran)])
         output = await ran.stdout() + await ran.stderr()
@@ -341,7 +370,7 @@ class Rust(Stage):
         return ["."]
 
     async def _in_each_workspace(self, command: list[str]) -> None:
-        builder = await self._builder()
+        builder = await self._builder(source=self._cargo_source())
         for manifest_dir in await self._manifest_dirs():
             in_workspace = await self._with_target_dir(builder, manifest_dir)
             await in_workspace.with_workdir(f"{SOURCE_DIR}/{manifest_dir}").with_exec(in_target_dir(command)).sync()

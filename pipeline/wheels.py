@@ -20,7 +20,16 @@ from modules.wheels import WheelError, check_wheel, symbols_above_policy
 from .cargo import CargoWorkspace, parse_manifest
 from .errors import PipelineInputError
 from .report import BuildReport
-from .rust import SOURCE_DIR, Rust, SccacheRedisPassword, SccacheRedisService, in_target_dir, sccache_step
+from .rust import (
+    MATURIN_EXCLUDE,
+    SOURCE_DIR,
+    Rust,
+    SccacheRedisPassword,
+    SccacheRedisService,
+    in_target_dir,
+    sccache_step,
+    with_source,
+)  # fmt: skip
 from .stage import Stage
 from .tags import check_sha
 
@@ -28,6 +37,8 @@ WHEEL_ARCH = "x86_64"
 BuiltCommit = Annotated[str, Doc("Git commit the wheels are built from; stamped into the version")]
 WheelFramework = Annotated[str, Doc("Framework whose wheel features to build: dynamo, vllm, sglang or trtllm")]
 COMMIT_SHIM_DIR = "/opt/commit-shim"
+# The pure wheel never reads Rust: a Rust-only edit leaves `uv build` cached (the view is keyed by content).
+PURE_WHEEL_EXCLUDE = ["**/*.rs", "**/Cargo.toml", "**/Cargo.lock", ".cargo/**", "rust-toolchain.toml"]
 # Build-time libraries a wheel feature links, checked before maturin runs (pkg-config modules,
 # then the packages that carry them on dnf and apt).
 FEATURE_LIBRARIES = {
@@ -58,6 +69,15 @@ for path in sys.argv[1:]:
         }
 print(json.dumps(members))
 """
+
+
+async def _installed(python: dagger.Container, names: list[str]) -> dagger.Container:
+    """`python` with the wheels in /wheels installed by pip (the files themselves, not the names: an
+    index may hold other, newer releases of them); pip's cache on a volume, so a check does not
+    download the wheels' dependencies again."""
+    return await python.with_mounted_cache("/root/.cache/pip", cache_volume("pip-wheel-check")).with_exec(
+        ["python3", "-m", "pip", "install", "-q", *(f"/wheels/{n}" for n in names)]
+    ).sync()
 
 
 def wheel_prefix(project_name: str) -> str:
@@ -129,7 +149,9 @@ class Wheels(Stage):
         features = await self._wheel_features(framework, bindings)
         policy = await self._wheel_platform()
         rust = Rust(**self.inputs())
-        builder = await rust._builder(sccache_redis, sccache_redis_password)
+        # One toolchain container; each build mounts only the part of the checkout it packs.
+        toolchain = await rust._toolchain(sccache_redis, sccache_redis_password)
+        builder = with_source(toolchain, self.source.filter(exclude=MATURIN_EXCLUDE))
         report = BuildReport()
 
         command = ["maturin", "build", "--release", "--locked", "--compatibility", "linux", "--out", "/dist/raw"]
@@ -152,7 +174,8 @@ class Wheels(Stage):
             expect=ReturnType.ANY,
         )
         pure = (
-            builder.with_new_file(f"{COMMIT_SHIM_DIR}/git", _GIT_SHIM, permissions=0o755)
+            with_source(toolchain, self.source.filter(exclude=PURE_WHEEL_EXCLUDE))
+            .with_new_file(f"{COMMIT_SHIM_DIR}/git", _GIT_SHIM, permissions=0o755)
             .with_env_variable("PATH", f"{COMMIT_SHIM_DIR}:${{PATH}}", expand=True)
             .with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_exec(["uv", "build", "--wheel", "--out-dir", "/dist/wheels", "."])
@@ -213,10 +236,29 @@ class Wheels(Stage):
             raise WheelError(f"expected one {runtime_prefix}*.whl and one {pure_prefix}*.whl, found {names}")
 
         python = dag.container().from_(ctx.image("python").pinned).with_(salted).with_mounted_directory("/wheels", dist)
-        listing = json.loads(
-            await python.with_exec(["python3", "-c", _LIST_WHEELS, *(f"/wheels/{n}" for n in names)]).stdout()
+        module_name = runtime_project["tool"]["maturin"]["module-name"]
+
+        async def listed() -> dict:
+            listed_wheels = python.with_exec(["python3", "-c", _LIST_WHEELS, *(f"/wheels/{n}" for n in names)])
+            return json.loads(await listed_wheels.stdout())
+
+        async def audited() -> str:
+            # auditwheel reads the wheel alone: no checkout, so a source edit alone does not rerun it.
+            toolchain = await Rust(**self.inputs())._toolchain()
+            return await toolchain.with_mounted_directory("/wheels", dist).with_exec(
+                ["auditwheel", "show", f"/wheels/{runtime_names[0]}"]
+            ).stdout()
+
+        # The three container steps are independent: the listing, auditwheel and the install run at
+        # once (the check follows every wheel build on the critical path of build-all). Their
+        # findings are reported in the order of a sequential check: contents, policy, install.
+        listing, shown, installed = await asyncio.gather(
+            listed(), audited(), _installed(python, names), return_exceptions=True
         )
-        module_path = runtime_project["tool"]["maturin"]["module-name"].replace(".", "/")
+        for outcome in (listing, shown):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        module_path = module_name.replace(".", "/")
         check_wheel(
             runtime_names[0], list(listing[runtime_names[0]]), python="cp310", abi="abi3", platform=policy,
             required=[f"{module_path}.abi3.so"], forbidden_prefixes=("src/", "target/"),
@@ -229,22 +271,12 @@ class Wheels(Stage):
             unstamped = [n for n, text in version_files.items() if f"+{commit_sha[:7]}" not in text]
             if unstamped:
                 raise WheelError(f"{pure_names[0]}: {', '.join(unstamped)} lack +{commit_sha[:7]}")
-
-        builder = await Rust(**self.inputs())._builder()
-        shown = await builder.with_mounted_directory("/wheels", dist).with_exec(
-            ["auditwheel", "show", f"/wheels/{runtime_names[0]}"]
-        ).stdout()
         if policy not in shown:
             raise WheelError(f"auditwheel show does not place {runtime_names[0]} in {policy}:\n{shown}")
-
-        modules = [runtime_project["tool"]["maturin"]["module-name"]] + [
-            n.removesuffix(".py").replace("/", ".") for n in sorted(version_files)
-        ]
-        # The files themselves, not the names: an index may hold other (newer) releases of them.
-        # pip's cache on a volume: each check would otherwise download the wheels' dependencies again.
-        imported = await python.with_mounted_cache("/root/.cache/pip", cache_volume("pip-wheel-check")).with_exec(
-            ["python3", "-m", "pip", "install", "-q", *(f"/wheels/{n}" for n in names)]
-        ).with_exec(
+        if isinstance(installed, BaseException):
+            raise installed
+        modules = [module_name] + [n.removesuffix(".py").replace("/", ".") for n in sorted(version_files)]
+        imported = await installed.with_exec(
             ["python3", "-c", "import importlib, sys; [print(m, importlib.import_module(m).__name__) for m in sys.argv[1:]]", *modules]
         ).stdout()
         return f"{shown.strip()}\n\ninstalled and imported:\n{imported.strip()}"

@@ -221,3 +221,38 @@ async def test_sccache_redis_backend_with_a_secret_password(dynamo: Dynamo, dag,
     assert second_stats["hits"] > 0
     for run in (first, second):
         assert plaintext not in run.output and plaintext not in run.report
+
+
+def _checkout_copy(dag, tmp_path, name: str, edits: dict[str, str]):
+    """A host copy of the example with `edits` appended, imported as `--source` is (keyed by content)."""
+    import shutil
+
+    from pipeline.main import SOURCE_IGNORE
+    from tests.conftest import EXAMPLE_WORKSPACE
+
+    copy = tmp_path / name
+    shutil.copytree(EXAMPLE_WORKSPACE, copy, ignore=shutil.ignore_patterns("target", ".git"))
+    for path, line in edits.items():
+        with (copy / path).open("a") as handle:
+            handle.write(line)
+    return dag.host().directory(str(copy), exclude=SOURCE_IGNORE)
+
+
+async def test_a_python_only_edit_leaves_the_cargo_exec_cached(dynamo: Dynamo, dag, tmp_path) -> None:
+    """cargo sees the checkout without its Python (and Go) files, a view keyed by content: after a
+    Python-only edit the build is the cached exec (its output, with the first run's Compiling
+    lines, comes back as it was) instead of a rerun that prints only `Finished`."""
+    rust_line = f"// view test {uuid.uuid4().hex}\n"
+    first_tree = _checkout_copy(dag, tmp_path, "first", {"lib/llm/src/lib.rs": rust_line})
+    python_edit = {"lib/llm/src/lib.rs": rust_line, "components/src/dynamo/frontend/__init__.py": "# edited\n",
+                   "lib/bindings/python/src/dynamo/runtime/__init__.py": "# edited\n"}
+    second_tree = _checkout_copy(dag, tmp_path, "second", python_edit)
+    first = await Dynamo(source=first_tree, overlay=dynamo.overlay).rust().build(profile="dev")
+    assert "Compiling dynamo-llm" in first.output, first.output
+    second = await Dynamo(source=second_tree, overlay=dynamo.overlay).rust().build(profile="dev")
+    assert second.output == first.output
+
+    view = Dynamo(source=second_tree, overlay=dynamo.overlay).rust()._cargo_source()
+    assert await view.glob("**/*.py") == []
+    assert await view.exists("lib/llm/src/lib.rs") and await view.exists("Cargo.lock")
+    assert not await view.exists("deploy") and not await view.exists("pyproject.toml")

@@ -119,3 +119,19 @@ async def test_missing_maturin_project_is_a_clear_error(dynamo: Dynamo) -> None:
 async def test_bad_commit_sha_is_refused(dynamo: Dynamo) -> None:
     with pytest.raises(PipelineInputError, match="must be 7 to 40 lowercase hex digits"):
         await dynamo.wheels().dist(commit_sha="HEAD")
+
+
+async def test_each_wheel_build_sees_only_what_it_packs(dynamo: Dynamo) -> None:
+    """maturin's view keeps the bindings' Python sources and no pure package; uv build's keeps the
+    pure package and its build files and no Rust (so an edit on one side leaves the other cached)."""
+    from pipeline.rust import MATURIN_EXCLUDE
+    from pipeline.wheels import PURE_WHEEL_EXCLUDE
+
+    maturin_view = dynamo.source.filter(exclude=MATURIN_EXCLUDE)
+    assert await maturin_view.exists("lib/bindings/python/src/dynamo/runtime/__init__.py")
+    assert await maturin_view.exists("lib/bindings/python/pyproject.toml") and await maturin_view.exists("lib/llm/src/lib.rs")
+    assert not await maturin_view.exists("components") and not await maturin_view.exists("pyproject.toml")
+    pure_view = dynamo.source.filter(exclude=PURE_WHEEL_EXCLUDE)
+    assert await pure_view.glob("**/*.rs") == [] and await pure_view.glob("**/Cargo.*") == []
+    for kept in ("pyproject.toml", "hatch_build.py", "README.md", "components/src/dynamo/frontend/__init__.py"):
+        assert await pure_view.exists(kept), kept
