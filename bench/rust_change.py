@@ -2,7 +2,7 @@
 
     eval "$(.venv/bin/python -m pipeline engine env)"
     .venv/bin/python -m bench.rust_change --source /path/to/dynamo --profile dev
-    .venv/bin/python -m bench.rust_change --source /path/to/dynamo --stage wheels --commit <sha> --out dist
+    .venv/bin/python -m bench.rust_change --source /path/to/dynamo --stage wheels --commit <sha> --check --out dist
 
 The stages `bench.run` leaves out on upstream main: build-all there includes release builds that
 take hours on 2 cores. Cold salts every cache volume (DYNAMO_PIPELINE_CACHE_SALT), so nothing is
@@ -61,7 +61,9 @@ async def measure(args: argparse.Namespace) -> None:
             started = time.monotonic()
             result: dict = {"round": label}
             if args.stage == "wheels":
-                run = await Wheels(source=tree, overlay=overlay).build(commit_sha=args.commit, framework=args.framework)
+                run = await Wheels(source=tree, overlay=overlay).build(
+                    commit_sha=args.commit, framework=args.framework, profile=args.profile
+                )
                 await run.dist.sync()
                 result["wheels"] = await wheel_sizes(run.dist)
                 output = run.dist
@@ -98,7 +100,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, required=True, help="Dynamo checkout")
     parser.add_argument("--stage", choices=("rust", "wheels"), default="rust", help="what to time")
-    parser.add_argument("--profile", default="dev", help="cargo profile of `rust build` (release takes hours on upstream)")
+    parser.add_argument("--profile", help="cargo profile; default: dev for rust (release takes hours on upstream), "
+                        "release for wheels")
     parser.add_argument("--commit", default="", help="commit stamped into the wheels (--stage wheels)")
     parser.add_argument("--framework", default="dynamo", help="framework whose wheel features to build (--stage wheels)")
     parser.add_argument("--check", action="store_true", help="run `wheels check` on the cold round's wheels")
@@ -109,6 +112,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"{args.source}/Cargo.toml: not found; --source must be a Dynamo checkout")
     if args.stage != "wheels" and (args.commit or args.check or args.out):
         parser.error("--commit, --check and --out go with --stage wheels")
+    args.profile = args.profile or ("release" if args.stage == "wheels" else "dev")
     return args
 
 

@@ -119,3 +119,31 @@ async def test_missing_maturin_project_is_a_clear_error(dynamo: Dynamo) -> None:
 async def test_bad_commit_sha_is_refused(dynamo: Dynamo) -> None:
     with pytest.raises(PipelineInputError, match="must be 7 to 40 lowercase hex digits"):
         await dynamo.wheels().dist(commit_sha="HEAD")
+
+
+# Whether the extension in a wheel carries DWARF (.debug_info), read from its section names.
+_HAS_DEBUG_INFO = """
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel:
+    name = next(n for n in wheel.namelist() if n.endswith(".abi3.so"))
+    print(name, "debug_info=" + str(b".debug_info" in wheel.read(name)))
+"""
+
+
+async def test_the_wheel_profile_is_the_bindings_own(dynamo: Dynamo, dag, offline_context) -> None:
+    """A profile only the bindings' Cargo.toml defines (upstream's profiling: release with debug info,
+    unstripped) reaches maturin; one it does not define is refused before any container runs."""
+    with pytest.raises(PipelineInputError, match=r"lib/bindings/python/Cargo\.toml: unknown profile 'profilng'; "
+                                                 r"profiles: bench, dev, profiling, release, test"):
+        await dynamo.wheels().build(profile="profilng")
+    python = dag.container().from_(offline_context.image("python").pinned)
+
+    async def extension(dist) -> str:
+        runtime = next(name for name in await dist.entries() if name.startswith("ai_dynamo_runtime-"))
+        return (await python.with_mounted_directory("/wheels", dist)
+                .with_exec(["python3", "-c", _HAS_DEBUG_INFO, f"/wheels/{runtime}"]).stdout()).strip()
+
+    assert await extension(await dynamo.wheels().dist(commit_sha=COMMIT, profile="profiling")) == (
+        "dynamo/_core.abi3.so debug_info=True"
+    )
+    assert await extension(await dynamo.wheels().dist(commit_sha=COMMIT)) == "dynamo/_core.abi3.so debug_info=False"

@@ -146,8 +146,8 @@ def test_rust_change_times_wheels_with_a_commit_and_refuses_wheel_options_for_ru
     from bench.rust_change import parse_args
 
     args = parse_args(["--source", str(EXAMPLE), "--stage", "wheels", "--commit", "0" * 40, "--check"])
-    assert (args.stage, args.commit, args.check, args.framework) == ("wheels", "0" * 40, True, "dynamo")
-    assert parse_args(["--source", str(EXAMPLE)]).stage == "rust"
+    assert (args.stage, args.commit, args.check, args.profile) == ("wheels", "0" * 40, True, "release")
+    assert (parse_args(["--source", str(EXAMPLE)]).stage, parse_args(["--source", str(EXAMPLE)]).profile) == ("rust", "dev")
     with pytest.raises(SystemExit):
         parse_args(["--source", str(EXAMPLE), "--commit", "0" * 40])
     assert "go with --stage wheels" in capsys.readouterr().err
