@@ -35,6 +35,9 @@ from .tags import check_sha
 
 WHEEL_ARCH = "x86_64"
 BuiltCommit = Annotated[str, Doc("Git commit the wheels are built from; stamped into the version")]
+WheelProfile = Annotated[
+    str, Doc("Cargo profile of the runtime wheel: release (what ships), dev, or one the bindings' Cargo.toml defines")
+]
 WheelFramework = Annotated[str, Doc("Framework whose wheel features to build: dynamo, vllm, sglang or trtllm")]
 COMMIT_SHIM_DIR = "/opt/commit-shim"
 # The pure wheel never reads Rust: a Rust-only edit leaves `uv build` cached (the view is keyed by content).
@@ -116,16 +119,21 @@ class Wheels(Stage):
             raise PipelineInputError(f"{bindings}/pyproject.toml: [tool.maturin] has no module-name")
         return bindings, runtime, await self._pyproject("pyproject.toml", "hatchling")
 
+    async def _bindings_workspace(self, bindings: str) -> CargoWorkspace:
+        """The bindings' Cargo.toml (its own workspace upstream: the root's profiles do not apply)."""
+        path = f"{bindings}/Cargo.toml"
+        if not await self.source.exists(path):
+            raise PipelineInputError(f"{path}: not found; the runtime wheel is built from it")
+        return CargoWorkspace.from_manifests(path, await self.source.file(path).contents(), {})
+
     async def _wheel_features(self, framework: str, bindings: str) -> list[str]:
         """The framework's wheel_features from the context, each checked against the bindings' Cargo.toml."""
         ctx = await self._context()
         features = list(ctx.framework(framework).wheel_features)
-        path = f"{bindings}/Cargo.toml"
         if features:
-            if not await self.source.exists(path):
-                raise PipelineInputError(f"{path}: not found; the runtime wheel is built from it")
+            workspace = await self._bindings_workspace(bindings)
             try:
-                CargoWorkspace.from_manifests(path, await self.source.file(path).contents(), {}).check_features(features)
+                workspace.check_features(features)
             except PipelineInputError as error:
                 raise PipelineInputError(f"{ctx.source} [frameworks.{framework}] wheel_features: {error}") from None
         return features
@@ -141,12 +149,14 @@ class Wheels(Stage):
         framework: WheelFramework = "dynamo",
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
+        profile: WheelProfile = "release",
     ) -> WheelBuild:
         """Build ai-dynamo-runtime (maturin, auditwheel repair) and ai-dynamo (uv build) with a report."""
         if commit_sha:
             check_sha(commit_sha)
         bindings, runtime_project, _ = await self._wheel_projects()
         features = await self._wheel_features(framework, bindings)
+        (await self._bindings_workspace(bindings)).check_profile(profile)
         policy = await self._wheel_platform()
         rust = Rust(**self.inputs())
         # One toolchain container; each build mounts only the part of the checkout it packs.
@@ -154,7 +164,7 @@ class Wheels(Stage):
         builder = with_source(toolchain, self.source.filter(exclude=MATURIN_EXCLUDE))
         report = BuildReport()
 
-        command = ["maturin", "build", "--release", "--locked", "--compatibility", "linux", "--out", "/dist/raw"]
+        command = ["maturin", "build", "--profile", profile, "--locked", "--compatibility", "linux", "--out", "/dist/raw"]
         if features:
             # maturin's --features replaces [tool.maturin] features (e.g. pyo3/extension-module): pass both.
             listed = runtime_project["tool"]["maturin"].get("features", [])
@@ -213,9 +223,10 @@ class Wheels(Stage):
         framework: WheelFramework = "dynamo",
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
+        profile: WheelProfile = "release",
     ) -> dagger.Directory:
         """The wheels as a directory (`dagger call wheels dist -o dist`)."""
-        return (await self.build(commit_sha, framework, sccache_redis, sccache_redis_password)).dist
+        return (await self.build(commit_sha, framework, sccache_redis, sccache_redis_password, profile)).dist
 
     @function
     async def check(

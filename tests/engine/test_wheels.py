@@ -135,3 +135,29 @@ async def test_each_wheel_build_sees_only_what_it_packs(dynamo: Dynamo) -> None:
     assert await pure_view.glob("**/*.rs") == [] and await pure_view.glob("**/Cargo.*") == []
     for kept in ("pyproject.toml", "hatch_build.py", "README.md", "components/src/dynamo/frontend/__init__.py"):
         assert await pure_view.exists(kept), kept
+
+
+# The size of the extension in a wheel.
+_EXTENSION_SIZE = """
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel:
+    print(next(info.file_size for info in wheel.infolist() if info.filename == "dynamo/_core.abi3.so"))
+"""
+
+
+async def test_the_wheel_profile_is_the_bindings_own(dynamo: Dynamo, dag, offline_context) -> None:
+    """A profile only the bindings' Cargo.toml defines (upstream's profiling: release with debug info,
+    unstripped) reaches maturin; one it does not define is refused before any container runs."""
+    with pytest.raises(PipelineInputError, match=r"lib/bindings/python/Cargo\.toml: unknown profile 'profilng'; "
+                                                 r"profiles: bench, dev, profiling, release, test"):
+        await dynamo.wheels().build(profile="profilng")
+    python = dag.container().from_(offline_context.image("python").pinned)
+
+    async def extension_size(dist) -> int:
+        runtime = next(name for name in await dist.entries() if name.startswith("ai_dynamo_runtime-"))
+        return int(await python.with_mounted_directory("/wheels", dist)
+                   .with_exec(["python3", "-c", _EXTENSION_SIZE, f"/wheels/{runtime}"]).stdout())
+
+    profiling = await extension_size(await dynamo.wheels().dist(commit_sha=COMMIT, profile="profiling"))
+    release = await extension_size(await dynamo.wheels().dist(commit_sha=COMMIT))
+    assert profiling > 2 * release, (profiling, release)  # full debug info, unstripped

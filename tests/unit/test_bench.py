@@ -145,3 +145,17 @@ def test_goals_and_table_from_measured_figures():
 def test_ratio_and_median_handle_missing_runs():
     assert ratio(None, 3.0) is None and ratio(3.0, 0) is None and ratio(1.0, 4.0) == 0.25
     assert seconds(None) is None and seconds([{"seconds": 3.0}, {"seconds": 1.0}, {"seconds": 2.0}]) == 2.0
+
+
+def test_rust_change_times_wheels_with_a_commit_and_refuses_wheel_options_for_rust(capsys):
+    from bench.rust_change import parse_args
+
+    args = parse_args(["--source", str(EXAMPLE), "--stage", "wheels", "--commit", "0" * 40, "--check"])
+    assert (args.stage, args.commit, args.check, args.profile) == ("wheels", "0" * 40, True, "release")
+    assert (parse_args(["--source", str(EXAMPLE)]).stage, parse_args(["--source", str(EXAMPLE)]).profile) == ("rust", "dev")
+    with pytest.raises(SystemExit):
+        parse_args(["--source", str(EXAMPLE), "--commit", "0" * 40])
+    assert "go with --stage wheels" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_args(["--source", str(EXAMPLE / "lib"), "--stage", "wheels"])
+    assert "must be a Dynamo checkout" in capsys.readouterr().err
