@@ -34,6 +34,11 @@ VENV = f"{DYNAMO_HOME}/venv"
 WHEELHOUSE = f"{DYNAMO_HOME}/wheelhouse"
 ENTRYPOINT = f"{DYNAMO_HOME}/entrypoint.sh"
 UV_CACHE = f"{HOME}/.cache/uv"
+# Where upstream's images carry NATS and etcd: the .deb's /usr/bin in the runtimes (the planner copies
+# /usr/local/bin/nats-server), etcd's release tarball unpacked into a directory on PATH in both.
+RUNTIME_NATS = "/usr/bin/nats-server"
+PLANNER_NATS = "/usr/local/bin/nats-server"
+ETCD_DIR = "/usr/local/bin/etcd"
 INDEX_HOST = "package-index"
 # The two wheels every image installs (file-name prefixes, PEP 427 normalised).
 DYNAMO_WHEELS = ("ai_dynamo_runtime-", "ai_dynamo-")
@@ -210,6 +215,18 @@ class Image(Stage):
             .with_env_variable("PATH", f"{VENV}/bin:${{PATH}}", expand=True)
         )
 
+    @staticmethod
+    async def _with_nats_etcd(ctr: dagger.Container, native: Native, nats_path: str) -> dagger.Container:
+        """nats-server at `nats_path` and etcd's programs in /usr/local/bin/etcd/ (on PATH), as upstream ships them.
+
+        Added after the Python layers: a NATS or etcd bump rebuilds these two layers only.
+        """
+        return (
+            ctr.with_file(nats_path, await native.nats_server(), permissions=0o755)
+            .with_directory(ETCD_DIR, await native.etcd())
+            .with_env_variable("PATH", f"{ETCD_DIR}:${{PATH}}", expand=True)
+        )
+
     def _index_urls(self, ctx: Context, framework: str, index_url: str) -> list[str]:
         """The given index alone (a mirror serves everything), else the context's plus the framework's extra."""
         if index_url:
@@ -250,7 +267,8 @@ class Image(Stage):
         index: IndexService = None,
         created: Created = "",
     ) -> dagger.Container:
-        """A framework's runtime image: its base, the wheels and NIXL in /opt/dynamo/venv, the framework, user dynamo.
+        """A framework's runtime image: its base, the wheels and NIXL in /opt/dynamo/venv, the framework,
+        NATS and etcd, user dynamo.
 
         dynamo and vllm start from the CUDA runtime base (upstream's dynamo runtime keeps the devel
         base; here runtime images carry no compiler); sglang and trtllm from the images the context
@@ -284,6 +302,7 @@ class Image(Stage):
             )
         for name, value in FRAMEWORK_ENV.get(framework, {}).items():
             ctr = ctr.with_env_variable(name, value)
+        ctr = await self._with_nats_etcd(ctr, native, RUNTIME_NATS)
         return (
             ctr.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_workdir("/workspace")
@@ -356,7 +375,8 @@ class Image(Stage):
         index: IndexService = None,
         created: Created = "",
     ) -> dagger.Container:
-        """The planner image: a venv built on the Python image, copied with the users into the distroless base."""
+        """The planner image: a venv built on the Python image, copied with the users into the distroless base,
+        plus NATS and etcd as upstream's planner carries them."""
         ctx = await self._context()
         wheels = await self._wheels(wheels, commit_sha, "dynamo")
         builder = self._with_venv(
@@ -364,7 +384,7 @@ class Image(Stage):
             self._index_urls(ctx, "dynamo", index_url), index,
         )
         # Distroless has no useradd: the builder's account files carry the dynamo user over.
-        return (
+        final = (
             dag.container()
             .from_(ctx.image("planner_runtime").pinned)
             .with_file("/etc/passwd", builder.file("/etc/passwd"))
@@ -375,7 +395,10 @@ class Image(Stage):
             .with_env_variable("HOME", HOME)
             .with_env_variable("DYNAMO_HOME", DYNAMO_HOME)
             .with_env_variable("VIRTUAL_ENV", VENV)
-            .with_env_variable("PATH", f"{VENV}/bin:${{PATH}}", expand=True)
+        )
+        final = await self._with_nats_etcd(final, Native(**self.inputs()), PLANNER_NATS)
+        return (
+            final.with_env_variable("PATH", f"{VENV}/bin:${{PATH}}", expand=True)
             .with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_user(USER)
             .with_workdir(HOME)

@@ -27,7 +27,12 @@ from .tags import check_sha
 WHEEL_ARCH = "x86_64"
 BuiltCommit = Annotated[str, Doc("Git commit the wheels are built from; stamped into the version")]
 WheelFramework = Annotated[str, Doc("Framework whose wheel features to build: dynamo, vllm, sglang or trtllm")]
+FFmpegTree = Annotated[
+    dagger.Directory | None,
+    Doc("FFmpeg installed under usr/local (headers, libraries, pkg-config) for media-ffmpeg; empty: the Native stage's"),
+]
 COMMIT_SHIM_DIR = "/opt/commit-shim"
+FFMPEG_LIB = "/usr/local/lib"
 # Build-time libraries a wheel feature links, checked before maturin runs (pkg-config modules,
 # then the packages that carry them on dnf and apt).
 FEATURE_LIBRARIES = {
@@ -121,8 +126,13 @@ class Wheels(Stage):
         framework: WheelFramework = "dynamo",
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
+        ffmpeg: FFmpegTree = None,
     ) -> WheelBuild:
-        """Build ai-dynamo-runtime (maturin, auditwheel repair) and ai-dynamo (uv build) with a report."""
+        """Build ai-dynamo-runtime (maturin, auditwheel repair) and ai-dynamo (uv build) with a report.
+
+        A framework with the media-ffmpeg feature (sglang) builds against the Native stage's FFmpeg;
+        auditwheel then bundles the FFmpeg libraries the extension links.
+        """
         if commit_sha:
             check_sha(commit_sha)
         bindings, runtime_project, _ = await self._wheel_projects()
@@ -138,6 +148,18 @@ class Wheels(Stage):
             listed = runtime_project["tool"]["maturin"].get("features", [])
             command += ["--features", ",".join([*listed, *(f for f in features if f not in listed)])]
         in_bindings = (await rust._with_target_dir(builder, bindings)).with_workdir(f"{SOURCE_DIR}/{bindings}")
+        if "media-ffmpeg" in features:
+            if ffmpeg is None:
+                from .native import Native
+
+                ffmpeg = await Native(**self.inputs()).ffmpeg()
+            # Headers, libraries and .pc files; the source tarball stays out of the builder.
+            in_bindings = (
+                in_bindings.with_directory("/", ffmpeg, exclude=["usr/local/src"])
+                .with_env_variable("PKG_CONFIG_PATH", f"{FFMPEG_LIB}/pkgconfig")
+                # auditwheel repair finds the libraries to bundle through the loader's path.
+                .with_env_variable("LD_LIBRARY_PATH", FFMPEG_LIB)
+            )
         for feature in features:
             if feature in FEATURE_LIBRARIES:
                 modules, packages = FEATURE_LIBRARIES[feature]
@@ -190,9 +212,10 @@ class Wheels(Stage):
         framework: WheelFramework = "dynamo",
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
+        ffmpeg: FFmpegTree = None,
     ) -> dagger.Directory:
         """The wheels as a directory (`dagger call wheels dist -o dist`)."""
-        return (await self.build(commit_sha, framework, sccache_redis, sccache_redis_password)).dist
+        return (await self.build(commit_sha, framework, sccache_redis, sccache_redis_password, ffmpeg)).dist
 
     @function
     async def check(

@@ -64,10 +64,10 @@ async def test_wheel_features_come_from_the_context(dynamo: Dynamo, dag, offline
     assert printed.split() == ["kv-indexer"]
 
 
-async def test_media_ffmpeg_without_ffmpeg_is_named(dynamo: Dynamo) -> None:
-    """sglang asks for media-ffmpeg; a builder without FFmpeg's dev libraries says so before maturin."""
+async def test_media_ffmpeg_without_ffmpeg_is_named(dynamo: Dynamo, dag) -> None:
+    """sglang asks for media-ffmpeg; an FFmpeg tree without the dev libraries is named before maturin."""
     with pytest.raises(dagger.ExecError) as raised:
-        await dynamo.wheels().build(framework="sglang")
+        await dynamo.wheels().build(framework="sglang", ffmpeg=dag.directory())
     assert raised.value.stderr.strip() == (
         "wheel feature media-ffmpeg (sglang) needs FFmpeg's development libraries (ffmpeg-devel; apt: libavcodec-dev "
         "libavformat-dev libavutil-dev libswscale-dev libswresample-dev): pkg-config lacks some of "
