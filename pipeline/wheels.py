@@ -14,7 +14,9 @@ import dagger
 from dagger import Doc, ReturnType, dag, field, function, object_type
 
 from modules.cache import cache_volume, salted
+from modules.python_tools import PythonTools
 from modules.rust_toolchain import with_sccache_stats
+from modules.system_packages import with_system_packages
 from modules.wheels import WheelError, check_wheel, symbols_above_policy
 
 from .cargo import CargoWorkspace, parse_manifest
@@ -32,6 +34,10 @@ FFmpegTree = Annotated[
     Doc("FFmpeg installed under usr/local (headers, libraries, pkg-config) for media-ffmpeg; empty: the Native stage's"),
 ]
 COMMIT_SHIM_DIR = "/opt/commit-shim"
+# The GPU Memory Service's C++ extension needs Python's headers: manylinux carries them with each
+# Python, a Debian builder (the offline stand-in) in python3-dev.
+GMS_BUILD_PACKAGES = {"apt": ("python3-dev",)}
+GMS_PREFIX = "gpu_memory_service-"
 FFMPEG_LIB = "/usr/local/lib"
 # Build-time libraries a wheel feature links, checked before maturin runs (pkg-config modules,
 # then the packages that carry them on dnf and apt).
@@ -216,6 +222,32 @@ class Wheels(Stage):
     ) -> dagger.Directory:
         """The wheels as a directory (`dagger call wheels dist -o dist`)."""
         return (await self.build(commit_sha, framework, sccache_redis, sccache_redis_password, ffmpeg)).dist
+
+    @function
+    async def gpu_memory_service(self) -> dagger.Directory:
+        """The GPU Memory Service wheel (`uv build` of [workspace] gpu_memory_service, setuptools with a C++ extension).
+
+        Versioned on its own, so built on its own: only its directory enters the build, and a change
+        elsewhere in the checkout reuses the wheel. Built for the context's Python, as the images' venvs run it.
+        """
+        ctx = await self._context()
+        path = ctx.workspace.gpu_memory_service
+        if not await self.source.exists(f"{path}/pyproject.toml"):
+            raise PipelineInputError(
+                f"{path}/pyproject.toml: not found in the source directory ([workspace] gpu_memory_service in {ctx.source})"
+            )
+        tools = PythonTools(uv_image=ctx.image("uv").pinned, uv_version=ctx.tools["uv"], python=ctx.tools["python"])
+        built = (
+            dag.container()
+            .from_(ctx.image("manylinux").pinned)
+            .with_(salted)
+            .with_(lambda ctr: with_system_packages(ctr, GMS_BUILD_PACKAGES))
+            .with_(tools.with_uv)
+            .with_directory("/src", self.source.directory(path))
+            .with_exec(["uv", "build", "--wheel", "--python", tools.python, "--out-dir", "/dist", "/src"])
+        )
+        # Wheels only: uv also drops a .gitignore into its output directory.
+        return dag.directory().with_directory(".", built.directory("/dist"), include=["*.whl"])
 
     @function
     async def check(

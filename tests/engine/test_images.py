@@ -29,7 +29,12 @@ module, dist = sys.argv[1], sys.argv[2]
 import dynamo._core, dynamo.frontend
 found = {}
 ffmpeg = dynamo._core.ffmpeg_version() if hasattr(dynamo._core, "ffmpeg_version") else None
-for name in ("nixl", "nixl-cu12", "nixl-cu13", dist):
+try:
+    from gpu_memory_service.client.extensions import _allocator_ext
+    gms = _allocator_ext.aligned_size(1)
+except ImportError:
+    gms = None
+for name in ("nixl", "nixl-cu12", "nixl-cu13", "gpu-memory-service", dist):
     try:
         found[name] = md.version(name)
     except md.PackageNotFoundError:
@@ -38,7 +43,7 @@ print(json.dumps({
     "uid": os.getuid(), "gid": os.getgid(), "user": pwd.getpwuid(os.getuid()).pw_name,
     "home": os.environ.get("HOME"), "passwd_home": pwd.getpwuid(os.getuid()).pw_dir,
     "python": sys.executable, "framework": importlib.import_module(module).__version__ if module else None,
-    "dists": found, "features": dynamo._core.built_features(), "ffmpeg": ffmpeg, "toolchain": [tool for tool in ("gcc", "cc", "cargo", "rustc", "go") if shutil.which(tool)],
+    "dists": found, "features": dynamo._core.built_features(), "ffmpeg": ffmpeg, "gms": gms, "toolchain": [tool for tool in ("gcc", "cc", "cargo", "rustc", "go") if shutil.which(tool)],
 }))
 '''
 
@@ -136,6 +141,9 @@ async def test_runtime_image(
     assert facts["features"] == list(fw.wheel_features)
     # FFmpeg 7.1's libavutil is 59.x, loaded by the extension from the wheel or /usr/local/lib.
     assert (facts["ffmpeg"] or "").startswith("59.") is fw.enable_media_ffmpeg
+    # The GPU Memory Service wheel (built by the Wheels stage), its C++ extension loading.
+    assert facts["dists"].get("gpu-memory-service") == ("0.9.0" if fw.enable_gpu_memory_service else None)
+    assert facts["gms"] == (2 << 20 if fw.enable_gpu_memory_service else None)
     await _nats_etcd(ctr, offline_context)
     assert await ctr.user() == "dynamo"
     assert await ctr.label("org.opencontainers.image.version") == VERSION
@@ -155,6 +163,7 @@ async def test_frontend_image_carries_the_epp_and_the_wheels(image: Image, wheel
     facts = await _probe(ctr)
     assert (facts["uid"], facts["user"], facts["dists"]["ai-dynamo"]) == (1000, "dynamo", VERSION)
     assert facts["dists"]["nixl-cu12"]
+    assert (facts["dists"]["gpu-memory-service"], facts["gms"]) == ("0.9.0", 2 << 20)
 
 
 async def test_planner_image_runs_as_dynamo(image: Image, wheels, index, offline_context) -> None:
@@ -162,6 +171,7 @@ async def test_planner_image_runs_as_dynamo(image: Image, wheels, index, offline
     facts = await _probe(ctr)
     assert (facts["uid"], facts["gid"], facts["user"], facts["home"]) == (1000, 0, "dynamo", "/home/dynamo")
     assert facts["toolchain"] == []
+    assert "gpu-memory-service" not in facts["dists"]  # upstream's planner has no GMS
     await _nats_etcd(ctr, offline_context)
     assert await ctr.label("org.opencontainers.image.revision") == COMMIT
 

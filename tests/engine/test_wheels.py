@@ -119,3 +119,27 @@ async def test_missing_maturin_project_is_a_clear_error(dynamo: Dynamo) -> None:
 async def test_bad_commit_sha_is_refused(dynamo: Dynamo) -> None:
     with pytest.raises(PipelineInputError, match="must be 7 to 40 lowercase hex digits"):
         await dynamo.wheels().dist(commit_sha="HEAD")
+
+
+async def test_gpu_memory_service_wheel_builds_on_its_own(dynamo: Dynamo, dag, offline_context) -> None:
+    """lib/gpu_memory_service (setuptools, the directory is the package, a C++ extension) becomes its own
+    wheel for the context's Python; installed, its console script runs the extension."""
+    dist = await dynamo.wheels().gpu_memory_service()
+    python = offline_context.tools["python"].replace(".", "")
+    assert await dist.entries() == [f"gpu_memory_service-0.9.0-cp{python}-cp{python}-linux_x86_64.whl"]
+    printed = await (
+        dag.container().from_(offline_context.image("python").pinned)
+        .with_mounted_directory("/wheels", dist)
+        .with_exec(["sh", "-c", "python3 -m pip install -q /wheels/*.whl && gpu-memory-service 3000000"])
+        .stdout()
+    )
+    assert printed.strip() == "gpu-memory-service 0.9.0: 3000000 bytes -> 4194304 bytes"
+
+
+async def test_missing_gpu_memory_service_is_named(dynamo: Dynamo) -> None:
+    from pipeline.wheels import Wheels
+
+    wheels = Wheels(**{**dynamo.wheels().inputs(), "source": dynamo.source.without_directory("lib/gpu_memory_service")})
+    with pytest.raises(PipelineInputError, match=r"^lib/gpu_memory_service/pyproject.toml: not found in the source "
+                                                 r"directory \(\[workspace\] gpu_memory_service in "):
+        await wheels.gpu_memory_service()
