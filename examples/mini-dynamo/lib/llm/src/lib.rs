@@ -13,7 +13,12 @@ pub fn ffmpeg_avutil_version() -> String {
     }
     // SAFETY: avutil_version takes no arguments and returns a constant.
     let version = unsafe { avutil_version() };
-    format!("{}.{}.{}", version >> 16, (version >> 8) & 0xff, version & 0xff)
+    format!(
+        "{}.{}.{}",
+        version >> 16,
+        (version >> 8) & 0xff,
+        version & 0xff
+    )
 }
 
 /// Whitespace token count: a cheap approximation used for request sizing.
