@@ -36,6 +36,7 @@ REQUIRED_IMAGES = (
     "frontend", "epp_default", "planner_runtime", "operator_runtime", "epp_runtime", "trivy", "redis",
 )  # fmt: skip
 WORKSPACE_KEYS = ("python_bindings", "c_bindings", "operator", "epp")
+OPTIONAL_WORKSPACE_KEYS = ("gpu_memory_service",)
 # Native libraries every image builds, named as in upstream's container/context.yaml (`dynamo.<key>`).
 NATIVE_KEYS = ("nixl_ucx_ref", "nixl_gdrcopy_ref", "nixl_libfabric_ref", "ffmpeg_version", "efa_version")
 # Per-framework pins, named as in upstream's context.yaml (`<framework>.<key>`); all required.
@@ -128,6 +129,7 @@ class Workspace:
     c_bindings: str
     operator: str
     epp: str
+    gpu_memory_service: str = "lib/gpu_memory_service"
 
 
 @dataclass(frozen=True)
@@ -277,7 +279,7 @@ def parse_context(text: str, *, source: str) -> Context:
         name: _framework(name, entry, images, source) for name, entry in _table(data, "frameworks", source).items()
     }
     workspace_table = _table(data, "workspace", source)
-    _check_keys(workspace_table, source, "workspace", required=WORKSPACE_KEYS)
+    _check_keys(workspace_table, source, "workspace", required=WORKSPACE_KEYS, optional=OPTIONAL_WORKSPACE_KEYS)
     registry_table = _table(data, "registry", source)
     _check_keys(registry_table, source, "registry", required=("default",))
     native = _table(data, "native", source)

@@ -10,6 +10,7 @@ part is its own cached function, so a change to one rebuilds only the images tha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from typing import TYPE_CHECKING, Annotated
 
 import dagger
@@ -34,11 +35,17 @@ VENV = f"{DYNAMO_HOME}/venv"
 WHEELHOUSE = f"{DYNAMO_HOME}/wheelhouse"
 ENTRYPOINT = f"{DYNAMO_HOME}/entrypoint.sh"
 UV_CACHE = f"{HOME}/.cache/uv"
+# Where upstream's images carry NATS and etcd: the .deb's /usr/bin in the runtimes (the planner copies
+# /usr/local/bin/nats-server), etcd's release tarball unpacked into a directory on PATH in both.
+RUNTIME_NATS = "/usr/bin/nats-server"
+PLANNER_NATS = "/usr/local/bin/nats-server"
+ETCD_DIR = "/usr/local/bin/etcd"
 INDEX_HOST = "package-index"
 # The two wheels every image installs (file-name prefixes, PEP 427 normalised).
 DYNAMO_WHEELS = ("ai_dynamo_runtime-", "ai_dynamo-")
 NIXL_CUDA_WHEELS = "nixl_cu*.whl"  # nixl-cu12 / nixl-cu13: the library, UCX and the plugins
 NIXL_META_WHEEL = "nixl-*.whl"  # `import nixl`, which picks the CUDA variant installed
+GMS_WHEEL = "gpu_memory_service-*.whl"  # the GPU Memory Service, where the framework enables it
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,10 @@ except m.PackageNotFoundError:
 
 Wheels = Annotated[
     dagger.Directory | None,
-    Doc("ai_dynamo_runtime and ai_dynamo wheels (the Wheels stage's dist); empty: built now"),
+    Doc(
+        "ai_dynamo_runtime and ai_dynamo wheels (the Wheels stage's dist), optionally gpu_memory_service's; "
+        "empty: built now"
+    ),
 ]
 CommitSha = Annotated[str, Doc("Git commit: stamped into the wheels, DYNAMO_COMMIT_SHA and the labels")]
 Created = Annotated[str, Doc("org.opencontainers.image.created (RFC 3339); empty: now")]
@@ -138,6 +148,16 @@ class Image(Stage):
                 )
         return wheels
 
+    async def _gms(self, wheels: dagger.Directory, enabled: bool) -> dagger.Directory | None:
+        """The GPU Memory Service wheel where the framework enables it: from `wheels`, else the Wheels stage's."""
+        if not enabled:
+            return None
+        if any(fnmatch(name, GMS_WHEEL) for name in await wheels.entries()):
+            return dag.directory().with_directory(".", wheels, include=[GMS_WHEEL])
+        from .wheels import Wheels
+
+        return await Wheels(**self.inputs()).gpu_memory_service()
+
     def _python_tools(self, ctx: Context) -> PythonTools:
         """uv at the pinned version, creating venvs with the context's Python."""
         return PythonTools(uv_image=ctx.image("uv").pinned, uv_version=ctx.tools["uv"], python=ctx.tools["python"])
@@ -169,11 +189,13 @@ class Image(Stage):
         index: dagger.Service | None,
         system_site_packages: bool = False,
         no_deps: bool = False,
+        gms: dagger.Directory | None = None,
     ) -> dagger.Container:
-        """Install the Dynamo wheels (and NIXL's, and `requirements`) into /opt/dynamo/venv as user dynamo.
+        """Install the Dynamo wheels (and NIXL's, `requirements`, then GMS's) into /opt/dynamo/venv as user dynamo.
 
         NIXL and `requirements` (with their dependencies, gigabytes) go in first, in an exec that
-        does not see the Dynamo wheels, so a Dynamo change reinstalls only the Dynamo wheels.
+        does not see the Dynamo wheels, so a Dynamo change reinstalls only the Dynamo wheels (and GMS,
+        which upstream installs after them).
         """
         tools = self._python_tools(ctx)
         owner = f"{USER}:0"
@@ -199,15 +221,31 @@ class Image(Stage):
                     ["sh", "-c", f"uv pip install --python {VENV}/bin/python --no-deps {WHEELHOUSE}/nixl/{NIXL_META_WHEEL}"]
                 )
         wheel_paths = [f"{WHEELHOUSE}/{prefix}*.whl" for prefix in DYNAMO_WHEELS]
-        installed = (
-            ctr.with_directory(WHEELHOUSE, wheels, include=["*.whl"], owner=owner)
-            .with_exec(["sh", "-c", install.format(paths=" ".join(wheel_paths)), "install", *options, *requirements])
-            .with_user("root")
+        installed = ctr.with_directory(WHEELHOUSE, wheels, include=["*.whl"], owner=owner).with_exec(
+            ["sh", "-c", install.format(paths=" ".join(wheel_paths)), "install", *options, *requirements]
         )
+        if gms is not None:
+            # With its dependencies, also into SGLang's image (upstream: pip install without --no-deps).
+            installed = installed.with_directory(WHEELHOUSE, gms, include=[GMS_WHEEL], owner=owner).with_exec(
+                ["sh", "-c", install.format(paths=f"{WHEELHOUSE}/{GMS_WHEEL}"), "install", *_index_args(index_urls)]
+            )
+        installed = installed.with_user("root")
         return (
             PythonTools.without_uv_settings(installed, cache_dir=UV_CACHE)
             .with_env_variable("VIRTUAL_ENV", VENV)
             .with_env_variable("PATH", f"{VENV}/bin:${{PATH}}", expand=True)
+        )
+
+    @staticmethod
+    async def _with_nats_etcd(ctr: dagger.Container, native: Native, nats_path: str) -> dagger.Container:
+        """nats-server at `nats_path` and etcd's programs in /usr/local/bin/etcd/ (on PATH), as upstream ships them.
+
+        Added after the Python layers: a NATS or etcd bump rebuilds these two layers only.
+        """
+        return (
+            ctr.with_file(nats_path, await native.nats_server(), permissions=0o755)
+            .with_directory(ETCD_DIR, await native.etcd())
+            .with_env_variable("PATH", f"{ETCD_DIR}:${{PATH}}", expand=True)
         )
 
     def _index_urls(self, ctx: Context, framework: str, index_url: str) -> list[str]:
@@ -250,7 +288,8 @@ class Image(Stage):
         index: IndexService = None,
         created: Created = "",
     ) -> dagger.Container:
-        """A framework's runtime image: its base, the wheels and NIXL in /opt/dynamo/venv, the framework, user dynamo.
+        """A framework's runtime image: its base, the wheels, NIXL and the GPU Memory Service in
+        /opt/dynamo/venv, the framework, NATS and etcd, user dynamo.
 
         dynamo and vllm start from the CUDA runtime base (upstream's dynamo runtime keeps the devel
         base; here runtime images carry no compiler); sglang and trtllm from the images the context
@@ -277,6 +316,7 @@ class Image(Stage):
             system_site_packages=package is not None and package.from_base,
             # The base's own packages stay as they are (upstream installs Dynamo into SGLang --no-deps).
             no_deps=package is not None and package.from_base,
+            gms=await self._gms(wheels, combo.framework.enable_gpu_memory_service),
         )
         if package is not None and package.from_base:
             ctr = self._with_framework_unless_present(
@@ -284,6 +324,7 @@ class Image(Stage):
             )
         for name, value in FRAMEWORK_ENV.get(framework, {}).items():
             ctr = ctr.with_env_variable(name, value)
+        ctr = await self._with_nats_etcd(ctr, native, RUNTIME_NATS)
         return (
             ctr.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_workdir("/workspace")
@@ -328,7 +369,7 @@ class Image(Stage):
         index: IndexService = None,
         created: Created = "",
     ) -> dagger.Container:
-        """The frontend image: the context's frontend base, /epp from the Go stage, the wheels and NIXL, user dynamo."""
+        """The frontend image: the context's frontend base, /epp from the Go stage, the wheels, NIXL and GMS, user dynamo."""
         ctx, combo = await self._combination("dynamo", cuda_version)
         wheels = await self._wheels(wheels, commit_sha, "dynamo")
         if epp is None:
@@ -337,7 +378,10 @@ class Image(Stage):
             epp = await Go(**self.inputs()).epp(commit_sha=commit_sha)
         nixl = await Native(**self.inputs()).nixl("dynamo", combo.cuda or "")
         ctr = self._dynamo_base(ctx, ctx.image("frontend").pinned).with_file("/epp", epp, permissions=0o755)
-        ctr = self._with_venv(ctr, ctx, wheels, nixl, [], self._index_urls(ctx, "dynamo", index_url), index)
+        ctr = self._with_venv(
+            ctr, ctx, wheels, nixl, [], self._index_urls(ctx, "dynamo", index_url), index,
+            gms=await self._gms(wheels, combo.framework.enable_gpu_memory_service),
+        )
         return (
             ctr.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_workdir("/workspace")
@@ -356,7 +400,8 @@ class Image(Stage):
         index: IndexService = None,
         created: Created = "",
     ) -> dagger.Container:
-        """The planner image: a venv built on the Python image, copied with the users into the distroless base."""
+        """The planner image: a venv built on the Python image, copied with the users into the distroless base,
+        plus NATS and etcd as upstream's planner carries them."""
         ctx = await self._context()
         wheels = await self._wheels(wheels, commit_sha, "dynamo")
         builder = self._with_venv(
@@ -364,7 +409,7 @@ class Image(Stage):
             self._index_urls(ctx, "dynamo", index_url), index,
         )
         # Distroless has no useradd: the builder's account files carry the dynamo user over.
-        return (
+        final = (
             dag.container()
             .from_(ctx.image("planner_runtime").pinned)
             .with_file("/etc/passwd", builder.file("/etc/passwd"))
@@ -375,7 +420,10 @@ class Image(Stage):
             .with_env_variable("HOME", HOME)
             .with_env_variable("DYNAMO_HOME", DYNAMO_HOME)
             .with_env_variable("VIRTUAL_ENV", VENV)
-            .with_env_variable("PATH", f"{VENV}/bin:${{PATH}}", expand=True)
+        )
+        final = await self._with_nats_etcd(final, Native(**self.inputs()), PLANNER_NATS)
+        return (
+            final.with_env_variable("PATH", f"{VENV}/bin:${{PATH}}", expand=True)
             .with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_user(USER)
             .with_workdir(HOME)

@@ -1,9 +1,10 @@
-"""Native libraries the images carry, each from its own cached function.
+"""Native libraries and programs the images carry, each from its own cached function.
 
-A change to one (the NIXL ref of a framework, the FFmpeg flags) reruns only that function and the
-images that take its output; a Dockerfile's layer chain would rebuild everything after it.
+A change to one (the NIXL ref of a framework, the FFmpeg flags, the etcd version) reruns only that
+function and the images that take its output; a Dockerfile's layer chain would rebuild everything after it.
 
-`dagger call native nixl --framework vllm -o wheels/`, `dagger call native ffmpeg -o ffmpeg/`.
+`dagger call native nixl --framework vllm -o wheels/`, `dagger call native ffmpeg -o ffmpeg/`,
+`dagger call native nats-server -o nats-server`, `dagger call native etcd -o etcd/`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import dagger
 from dagger import Doc, dag, function, object_type
 
 from modules.cache import cache_volume
+from modules.go_programs import build_go_programs
+from modules.go_toolchain import GoToolchain
 
 from .errors import PipelineInputError
 from .stage import Stage
@@ -26,6 +29,14 @@ WHEEL_ARCH = "x86_64"
 NIXL_PLATFORM = f"manylinux_2_28_{WHEEL_ARCH}"
 FFMPEG_PREFIX = "/usr/local"
 PIP_CACHE = "/root/.cache/pip"
+# NATS and etcd as upstream's release binaries carry them (its .deb and tarball); built from the Go
+# module proxy because GitHub's release downloads are out of reach of a mirror-only build.
+NATS_MODULE = "github.com/nats-io/nats-server/v2"
+ETCD_MODULES = {  # program -> module (its main package is the module root)
+    "etcd": "go.etcd.io/etcd/server/v3",
+    "etcdctl": "go.etcd.io/etcd/etcdctl/v3",
+    "etcdutl": "go.etcd.io/etcd/etcdutl/v3",
+}
 
 Framework = Annotated[str, Doc("Framework: dynamo, vllm, sglang or trtllm")]
 CudaVersion = Annotated[str, Doc("CUDA version, e.g. 12.9; empty: the framework's first")]
@@ -40,7 +51,36 @@ def packaging(ctx: Context) -> Packaging:
 
 @object_type
 class Native(Stage):
-    """NIXL (with UCX) from its PyPI wheels and FFmpeg from its pinned source tarball."""
+    """NIXL (with UCX) from its PyPI wheels, FFmpeg from its pinned source tarball, NATS and etcd from Go modules."""
+
+    async def _go(self) -> GoToolchain:
+        """The Go the operator builds with ([images.golang_operator], [tools] go_operator)."""
+        ctx = await self._context()
+        return GoToolchain(ctx.image("golang_operator").pinned, ctx.tools["go_operator"])
+
+    @function
+    async def nats_server(self) -> dagger.File:
+        """nats-server at the context's [tools] nats: static (cgo off), -trimpath, from the Go module proxy."""
+        ctx = await self._context()
+        tag = "v" + ctx.tools["nats"].removeprefix("v")
+        built = build_go_programs(
+            await self._go(), [f"{NATS_MODULE}@{tag}"], {"nats-server": NATS_MODULE},
+            ldflags=f"-s -w -X {NATS_MODULE}/server.serverVersion={tag}",
+        )
+        return built.file("nats-server")
+
+    @function
+    async def etcd(self) -> dagger.Directory:
+        """etcd, etcdctl and etcdutl at the context's [tools] etcd, as upstream's release tarball has them.
+
+        Static (cgo off), -trimpath, from the Go module proxy; upstream unpacks the tarball into
+        /usr/local/bin/etcd/, and so does the image stage with this directory.
+        """
+        ctx = await self._context()
+        tag = "v" + ctx.tools["etcd"].removeprefix("v")
+        return build_go_programs(
+            await self._go(), [f"{module}@{tag}" for module in ETCD_MODULES.values()], ETCD_MODULES
+        )
 
     @function
     async def nixl(

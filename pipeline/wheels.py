@@ -14,7 +14,9 @@ import dagger
 from dagger import Doc, ReturnType, dag, field, function, object_type
 
 from modules.cache import cache_volume, salted
+from modules.python_tools import PythonTools
 from modules.rust_toolchain import with_sccache_stats
+from modules.system_packages import with_system_packages
 from modules.wheels import WheelError, check_wheel, symbols_above_policy
 
 from .cargo import CargoWorkspace, parse_manifest
@@ -39,9 +41,18 @@ WheelProfile = Annotated[
     str, Doc("Cargo profile of the runtime wheel: release (what ships), dev, or one the bindings' Cargo.toml defines")
 ]
 WheelFramework = Annotated[str, Doc("Framework whose wheel features to build: dynamo, vllm, sglang or trtllm")]
+FFmpegTree = Annotated[
+    dagger.Directory | None,
+    Doc("FFmpeg installed under usr/local (headers, libraries, pkg-config) for media-ffmpeg; empty: the Native stage's"),
+]
 COMMIT_SHIM_DIR = "/opt/commit-shim"
 # The pure wheel never reads Rust: a Rust-only edit leaves `uv build` cached (the view is keyed by content).
 PURE_WHEEL_EXCLUDE = ["**/*.rs", "**/Cargo.toml", "**/Cargo.lock", ".cargo/**", "rust-toolchain.toml"]
+# The GPU Memory Service's C++ extension needs Python's headers: manylinux carries them with each
+# Python, a Debian builder (the offline stand-in) in python3-dev.
+GMS_BUILD_PACKAGES = {"apt": ("python3-dev",)}
+GMS_PREFIX = "gpu_memory_service-"
+FFMPEG_LIB = "/usr/local/lib"
 # Build-time libraries a wheel feature links, checked before maturin runs (pkg-config modules,
 # then the packages that carry them on dnf and apt).
 FEATURE_LIBRARIES = {
@@ -150,8 +161,13 @@ class Wheels(Stage):
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
         profile: WheelProfile = "release",
+        ffmpeg: FFmpegTree = None,
     ) -> WheelBuild:
-        """Build ai-dynamo-runtime (maturin, auditwheel repair) and ai-dynamo (uv build) with a report."""
+        """Build ai-dynamo-runtime (maturin, auditwheel repair) and ai-dynamo (uv build) with a report.
+
+        A framework with the media-ffmpeg feature (sglang) builds against the Native stage's FFmpeg;
+        auditwheel then bundles the FFmpeg libraries the extension links.
+        """
         if commit_sha:
             check_sha(commit_sha)
         bindings, runtime_project, _ = await self._wheel_projects()
@@ -170,6 +186,18 @@ class Wheels(Stage):
             listed = runtime_project["tool"]["maturin"].get("features", [])
             command += ["--features", ",".join([*listed, *(f for f in features if f not in listed)])]
         in_bindings = (await rust._with_target_dir(builder, bindings)).with_workdir(f"{SOURCE_DIR}/{bindings}")
+        if "media-ffmpeg" in features:
+            if ffmpeg is None:
+                from .native import Native
+
+                ffmpeg = await Native(**self.inputs()).ffmpeg()
+            # Headers, libraries and .pc files; the source tarball stays out of the builder.
+            in_bindings = (
+                in_bindings.with_directory("/", ffmpeg, exclude=["usr/local/src"])
+                .with_env_variable("PKG_CONFIG_PATH", f"{FFMPEG_LIB}/pkgconfig")
+                # auditwheel repair finds the libraries to bundle through the loader's path.
+                .with_env_variable("LD_LIBRARY_PATH", FFMPEG_LIB)
+            )
         for feature in features:
             if feature in FEATURE_LIBRARIES:
                 modules, packages = FEATURE_LIBRARIES[feature]
@@ -224,9 +252,38 @@ class Wheels(Stage):
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
         profile: WheelProfile = "release",
+        ffmpeg: FFmpegTree = None,
     ) -> dagger.Directory:
         """The wheels as a directory (`dagger call wheels dist -o dist`)."""
-        return (await self.build(commit_sha, framework, sccache_redis, sccache_redis_password, profile)).dist
+        return (
+            await self.build(commit_sha, framework, sccache_redis, sccache_redis_password, profile, ffmpeg)
+        ).dist
+
+    @function
+    async def gpu_memory_service(self) -> dagger.Directory:
+        """The GPU Memory Service wheel (`uv build` of [workspace] gpu_memory_service, setuptools with a C++ extension).
+
+        Versioned on its own, so built on its own: only its directory enters the build, and a change
+        elsewhere in the checkout reuses the wheel. Built for the context's Python, as the images' venvs run it.
+        """
+        ctx = await self._context()
+        path = ctx.workspace.gpu_memory_service
+        if not await self.source.exists(f"{path}/pyproject.toml"):
+            raise PipelineInputError(
+                f"{path}/pyproject.toml: not found in the source directory ([workspace] gpu_memory_service in {ctx.source})"
+            )
+        tools = PythonTools(uv_image=ctx.image("uv").pinned, uv_version=ctx.tools["uv"], python=ctx.tools["python"])
+        built = (
+            dag.container()
+            .from_(ctx.image("manylinux").pinned)
+            .with_(salted)
+            .with_(lambda ctr: with_system_packages(ctr, GMS_BUILD_PACKAGES))
+            .with_(tools.with_uv)
+            .with_directory("/src", self.source.directory(path))
+            .with_exec(["uv", "build", "--wheel", "--python", tools.python, "--out-dir", "/dist", "/src"])
+        )
+        # Wheels only: uv also drops a .gitignore into its output directory.
+        return dag.directory().with_directory(".", built.directory("/dist"), include=["*.whl"])
 
     @function
     async def check(

@@ -62,8 +62,8 @@ async def main() -> None:
     async with dagger.connection(dagger.Config(log_output=sys.stderr)):
         dynamo = Dynamo(source=dag.host().directory(str(args.source), exclude=SOURCE_IGNORE), overlay=dag.host().file(overlay))
         go, image, index = dynamo.go(), dynamo.image(), stand_in_index(ctx)
-        # One set of wheels (the dynamo features) for every image: SGLang's own (media-ffmpeg) needs
-        # FFmpeg's development files in the wheel builder, which the Wheels stage does not add.
+        # One set of wheels (the dynamo features) for every image: SGLang's own (media-ffmpeg) link
+        # FFmpeg, which --sglang builds with the context's full flag set.
         wheels = await dynamo.wheels().dist(args.commit_sha)
         mirror = {"index_url": INDEX_URL, "index": index, "wheels": wheels, "commit_sha": args.commit_sha}
         builds = {

@@ -28,7 +28,13 @@ import importlib, importlib.metadata as md, json, os, pwd, shutil, sys
 module, dist = sys.argv[1], sys.argv[2]
 import dynamo._core, dynamo.frontend
 found = {}
-for name in ("nixl", "nixl-cu12", "nixl-cu13", dist):
+ffmpeg = dynamo._core.ffmpeg_version() if hasattr(dynamo._core, "ffmpeg_version") else None
+try:
+    from gpu_memory_service.client.extensions import _allocator_ext
+    gms = _allocator_ext.aligned_size(1)
+except ImportError:
+    gms = None
+for name in ("nixl", "nixl-cu12", "nixl-cu13", "gpu-memory-service", dist):
     try:
         found[name] = md.version(name)
     except md.PackageNotFoundError:
@@ -37,7 +43,7 @@ print(json.dumps({
     "uid": os.getuid(), "gid": os.getgid(), "user": pwd.getpwuid(os.getuid()).pw_name,
     "home": os.environ.get("HOME"), "passwd_home": pwd.getpwuid(os.getuid()).pw_dir,
     "python": sys.executable, "framework": importlib.import_module(module).__version__ if module else None,
-    "dists": found, "toolchain": [tool for tool in ("gcc", "cc", "cargo", "rustc", "go") if shutil.which(tool)],
+    "dists": found, "features": dynamo._core.built_features(), "ffmpeg": ffmpeg, "gms": gms, "toolchain": [tool for tool in ("gcc", "cc", "cargo", "rustc", "go") if shutil.which(tool)],
 }))
 '''
 
@@ -57,6 +63,8 @@ def index(dag, offline_context) -> dagger.Service:
 @pytest.fixture(scope="module")
 def small_ffmpeg_image(image: Image, dag) -> Image:
     """The image stage with a context whose FFmpeg builds only an H.264/HEVC/VP9/PNG decoder set.
+
+    Its wheels (built when none are given) link that FFmpeg too.
 
     The same function and tarball as production; upstream's full flag set compiles all of FFmpeg's
     decoders, demuxers and filters, over an hour on this shared 2-core machine.
@@ -82,6 +90,21 @@ async def _probe(ctr: dagger.Container, module: str = "", dist: str = "ai-dynamo
     return json.loads(await ctr.with_exec(["python", "-c", _PROBE, module, dist]).stdout())
 
 
+async def _nats_etcd(ctr: dagger.Container, offline_context) -> None:
+    """NATS and etcd at the context's versions run as uid 1000, from upstream's paths (PATH finds etcd's directory).
+
+    Through Python: the planner's distroless base has no shell or `id`.
+    """
+    run = ("import os, subprocess, sys; print(os.getuid()); "
+           "[print(subprocess.run(c.split(), capture_output=True, text=True, check=True).stdout.splitlines()[0]) "
+           "for c in sys.argv[1:]]")
+    out = await ctr.with_exec(["python", "-c", run, "nats-server --version", "etcd --version", "etcdctl version"]).stdout()
+    etcd = offline_context.tools["etcd"]
+    assert out.splitlines() == [
+        "1000", f"nats-server: v{offline_context.tools['nats']}", f"etcd Version: {etcd}", f"etcdctl version: {etcd}",
+    ]
+
+
 @pytest.mark.parametrize(
     ("framework", "cuda", "module", "dist", "nixl"),
     [
@@ -95,13 +118,15 @@ async def test_runtime_image(
     image: Image, small_ffmpeg_image: Image, wheels, index, offline_context, framework, cuda, module, dist, nixl
 ) -> None:
     """Builds; runs as dynamo (1000:0, HOME); imports dynamo and the framework at the context's version;
-    NIXL where upstream ships it; FFmpeg where the context enables it; labels; no compiler toolchain."""
-    if offline_context.framework(framework).enable_media_ffmpeg:
-        image = small_ffmpeg_image
+    NIXL where upstream ships it; FFmpeg where the context enables it, with the runtime wheel built
+    against it (sglang: no wheels given, so the Wheels stage builds them with media-ffmpeg over the
+    Native stage's FFmpeg); NATS and etcd; labels; no compiler toolchain."""
+    fw = offline_context.framework(framework)
+    if fw.enable_media_ffmpeg:
+        image, wheels = small_ffmpeg_image, None
     ctr = await image.runtime(
         framework, cuda_version=cuda, wheels=wheels, commit_sha=COMMIT, index_url=INDEX_URL, index=index
     )
-    fw = offline_context.framework(framework)
     facts = await _probe(ctr, module, dist)
     assert (facts["uid"], facts["gid"], facts["user"]) == (1000, 0, "dynamo")
     assert facts["home"] == facts["passwd_home"] == "/home/dynamo"
@@ -113,6 +138,13 @@ async def test_runtime_image(
     else:
         assert not any(name.startswith("nixl") for name in facts["dists"])
     assert facts["toolchain"] == []
+    assert facts["features"] == list(fw.wheel_features)
+    # FFmpeg 7.1's libavutil is 59.x, loaded by the extension from the wheel or /usr/local/lib.
+    assert (facts["ffmpeg"] or "").startswith("59.") is fw.enable_media_ffmpeg
+    # The GPU Memory Service wheel (built by the Wheels stage), its C++ extension loading.
+    assert facts["dists"].get("gpu-memory-service") == ("0.9.0" if fw.enable_gpu_memory_service else None)
+    assert facts["gms"] == (2 << 20 if fw.enable_gpu_memory_service else None)
+    await _nats_etcd(ctr, offline_context)
     assert await ctr.user() == "dynamo"
     assert await ctr.label("org.opencontainers.image.version") == VERSION
     assert await ctr.label("org.opencontainers.image.revision") == COMMIT
@@ -131,13 +163,16 @@ async def test_frontend_image_carries_the_epp_and_the_wheels(image: Image, wheel
     facts = await _probe(ctr)
     assert (facts["uid"], facts["user"], facts["dists"]["ai-dynamo"]) == (1000, "dynamo", VERSION)
     assert facts["dists"]["nixl-cu12"]
+    assert (facts["dists"]["gpu-memory-service"], facts["gms"]) == ("0.9.0", 2 << 20)
 
 
-async def test_planner_image_runs_as_dynamo(image: Image, wheels, index) -> None:
+async def test_planner_image_runs_as_dynamo(image: Image, wheels, index, offline_context) -> None:
     ctr = await image.planner(wheels=wheels, commit_sha=COMMIT, index_url=INDEX_URL, index=index)
     facts = await _probe(ctr)
     assert (facts["uid"], facts["gid"], facts["user"], facts["home"]) == (1000, 0, "dynamo", "/home/dynamo")
     assert facts["toolchain"] == []
+    assert "gpu-memory-service" not in facts["dists"]  # upstream's planner has no GMS
+    await _nats_etcd(ctr, offline_context)
     assert await ctr.label("org.opencontainers.image.revision") == COMMIT
 
 

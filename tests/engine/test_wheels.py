@@ -64,10 +64,10 @@ async def test_wheel_features_come_from_the_context(dynamo: Dynamo, dag, offline
     assert printed.split() == ["kv-indexer"]
 
 
-async def test_media_ffmpeg_without_ffmpeg_is_named(dynamo: Dynamo) -> None:
-    """sglang asks for media-ffmpeg; a builder without FFmpeg's dev libraries says so before maturin."""
+async def test_media_ffmpeg_without_ffmpeg_is_named(dynamo: Dynamo, dag) -> None:
+    """sglang asks for media-ffmpeg; an FFmpeg tree without the dev libraries is named before maturin."""
     with pytest.raises(dagger.ExecError) as raised:
-        await dynamo.wheels().build(framework="sglang")
+        await dynamo.wheels().build(framework="sglang", ffmpeg=dag.directory())
     assert raised.value.stderr.strip() == (
         "wheel feature media-ffmpeg (sglang) needs FFmpeg's development libraries (ffmpeg-devel; apt: libavcodec-dev "
         "libavformat-dev libavutil-dev libswscale-dev libswresample-dev): pkg-config lacks some of "
@@ -161,3 +161,27 @@ async def test_the_wheel_profile_is_the_bindings_own(dynamo: Dynamo, dag, offlin
     profiling = await extension_size(await dynamo.wheels().dist(commit_sha=COMMIT, profile="profiling"))
     release = await extension_size(await dynamo.wheels().dist(commit_sha=COMMIT))
     assert profiling > 2 * release, (profiling, release)  # full debug info, unstripped
+
+
+async def test_gpu_memory_service_wheel_builds_on_its_own(dynamo: Dynamo, dag, offline_context) -> None:
+    """lib/gpu_memory_service (setuptools, the directory is the package, a C++ extension) becomes its own
+    wheel for the context's Python; installed, its console script runs the extension."""
+    dist = await dynamo.wheels().gpu_memory_service()
+    python = offline_context.tools["python"].replace(".", "")
+    assert await dist.entries() == [f"gpu_memory_service-0.9.0-cp{python}-cp{python}-linux_x86_64.whl"]
+    printed = await (
+        dag.container().from_(offline_context.image("python").pinned)
+        .with_mounted_directory("/wheels", dist)
+        .with_exec(["sh", "-c", "python3 -m pip install -q /wheels/*.whl && gpu-memory-service 3000000"])
+        .stdout()
+    )
+    assert printed.strip() == "gpu-memory-service 0.9.0: 3000000 bytes -> 4194304 bytes"
+
+
+async def test_missing_gpu_memory_service_is_named(dynamo: Dynamo) -> None:
+    from pipeline.wheels import Wheels
+
+    wheels = Wheels(**{**dynamo.wheels().inputs(), "source": dynamo.source.without_directory("lib/gpu_memory_service")})
+    with pytest.raises(PipelineInputError, match=r"^lib/gpu_memory_service/pyproject.toml: not found in the source "
+                                                 r"directory \(\[workspace\] gpu_memory_service in "):
+        await wheels.gpu_memory_service()

@@ -249,3 +249,14 @@ def test_bad_builder_packages_and_wheel_features_are_named(old, new, message):
     assert old in text
     with pytest.raises(PipelineInputError, match=message):
         parse_context(text.replace(old, new, 1), source="mem.toml")
+
+
+def test_gpu_memory_service_path_is_optional_and_overridable():
+    text = DEFAULT_CONTEXT.read_text()
+    line = next(row for row in text.splitlines() if row.startswith("gpu_memory_service = "))
+    assert load_context().workspace.gpu_memory_service == "lib/gpu_memory_service"
+    assert parse_context(text.replace(line, ""), source="mem.toml").workspace.gpu_memory_service == "lib/gpu_memory_service"
+    moved = parse_context(text.replace(line, 'gpu_memory_service = "lib/gms"'), source="mem.toml")
+    assert moved.workspace.gpu_memory_service == "lib/gms"
+    with pytest.raises(PipelineInputError, match=r"mem.toml \[workspace\]: unknown key 'kvbm'; allowed: .*gpu_memory_service"):
+        parse_context(text.replace(line, 'kvbm = "lib/bindings/kvbm"'), source="mem.toml")

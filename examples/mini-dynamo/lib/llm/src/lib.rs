@@ -5,6 +5,22 @@ pub use dynamo_runtime::endpoint_path;
 /// Version of this crate (the workspace version).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// FFmpeg's libavutil version ("major.minor.micro"), read from the library linked at run time.
+#[cfg(feature = "media-ffmpeg")]
+pub fn ffmpeg_avutil_version() -> String {
+    unsafe extern "C" {
+        fn avutil_version() -> u32;
+    }
+    // SAFETY: avutil_version takes no arguments and returns a constant.
+    let version = unsafe { avutil_version() };
+    format!(
+        "{}.{}.{}",
+        version >> 16,
+        (version >> 8) & 0xff,
+        version & 0xff
+    )
+}
+
 /// Whitespace token count: a cheap approximation used for request sizing.
 pub fn count_tokens(text: &str) -> usize {
     text.split_whitespace().count()

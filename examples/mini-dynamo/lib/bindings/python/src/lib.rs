@@ -38,6 +38,13 @@ fn built_features() -> Vec<&'static str> {
     features
 }
 
+/// FFmpeg's libavutil version the extension loaded (built with media-ffmpeg only).
+#[cfg(feature = "media-ffmpeg")]
+#[pyfunction]
+fn ffmpeg_version() -> String {
+    dynamo_llm::ffmpeg_avutil_version()
+}
+
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", dynamo_llm::VERSION)?;
@@ -45,6 +52,8 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(render_chat_prompt, module)?)?;
     module.add_function(wrap_pyfunction!(endpoint_path, module)?)?;
     module.add_function(wrap_pyfunction!(built_features, module)?)?;
+    #[cfg(feature = "media-ffmpeg")]
+    module.add_function(wrap_pyfunction!(ffmpeg_version, module)?)?;
     Ok(())
 }
 
