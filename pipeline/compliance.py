@@ -404,6 +404,78 @@ class Compliance(Stage):
         ])
         return dag.directory().with_new_file(file_name, text).file(file_name)
 
+    async def _attributed_images(
+        self, frameworks: list[str] | None, index_url: str, index: dagger.Service | None
+    ) -> dict[str, dagger.Container]:
+        """The images whose attributions are committed: one runtime per framework (default: dynamo)
+        and the frontend, built by the Image stage, by container name (<framework>-runtime, frontend)."""
+        from .image import Image
+
+        ctx = await self._context()
+        frameworks = frameworks or ["dynamo"]
+        for framework in frameworks:
+            ctx.framework(framework)  # an unknown one is bad input, before any container runs
+        image = Image(**self.inputs())
+        builds = {f"{fw}-runtime": image.runtime(fw, index_url=index_url, index=index) for fw in frameworks}
+        builds["frontend"] = image.frontend(index_url=index_url, index=index)
+        return dict(zip(builds, await asyncio.gather(*builds.values()), strict=True))
+
+    @function
+    async def image_attributions(
+        self,
+        frameworks: Annotated[list[str] | None, Doc("Runtime images to attribute, one per framework; default: dynamo")] = None,
+        index_url: Annotated[str, Doc("Python index the images install from; empty: the context's")] = "",
+        index: Annotated[dagger.Service | None, Doc("Service serving that index (a local mirror)")] = None,
+    ) -> dagger.Directory:
+        """ATTRIBUTIONS-Python.md (the Python distributions of the runtime images) and
+        ATTRIBUTIONS-container-<name>.md (OS and Python packages) of each runtime image and the
+        frontend, from the images the Image stage builds of this checkout (export with `-o .`)."""
+        images = await self._attributed_images(frameworks, index_url, index)
+        runtimes = [ctr for name, ctr in images.items() if name.endswith("-runtime")]
+        directory = dag.directory().with_file(attr.PYTHON, await self.python_attributions(runtimes))
+        files = await asyncio.gather(*(self.container_attributions(ctr, name) for name, ctr in images.items()))
+        for file in files:
+            directory = directory.with_file(await file.name(), file)
+        return directory
+
+    @function
+    async def image_attribution_changes(
+        self,
+        frameworks: Annotated[list[str] | None, Doc("Runtime images to attribute, one per framework; default: dynamo")] = None,
+        index_url: Annotated[str, Doc("Python index the images install from; empty: the context's")] = "",
+        index: Annotated[dagger.Service | None, Doc("Service serving that index (a local mirror)")] = None,
+    ) -> str:
+        """What differs between the committed ATTRIBUTIONS-Python.md / ATTRIBUTIONS-container-*.md and
+        the images as built now, one line per package."""
+        generated = await self.image_attributions(frameworks, index_url, index)
+        return await self._changes(generated, "image-attributions")
+
+    @function
+    @check
+    async def image_attributions_current(
+        self,
+        frameworks: Annotated[list[str] | None, Doc("Runtime images to attribute, one per framework; default: dynamo")] = None,
+        index_url: Annotated[str, Doc("Python index the images install from; empty: the context's")] = "",
+        index: Annotated[dagger.Service | None, Doc("Service serving that index (a local mirror)")] = None,
+    ) -> None:
+        """Fail when a committed Python or container attribution file differs from the images, naming each package."""
+        changed = await self.image_attribution_changes(frameworks, index_url, index)
+        if changed:
+            raise CheckFailed(
+                f"image attributions are stale; regenerate with `dagger call compliance image-attributions -o .`:\n{changed}"
+            )
+
+    async def _changes(self, generated: dagger.Directory, command: str) -> str:
+        """Per file of `generated`: what the committed copy lacks or has differently, one line each."""
+        lines = []
+        for name in sorted(await generated.entries()):
+            committed = await self._text(name)
+            if committed is None:
+                lines.append(f"{name}: not committed; generate it with `compliance {command} -o .`")
+                continue
+            lines += [f"{name}: {change}" for change in attr.changes(committed, await generated.file(name).contents())]
+        return "\n".join(lines)
+
     @function
     async def attributions(self) -> dagger.Directory:
         """ATTRIBUTIONS-Rust.md and ATTRIBUTIONS-Go.md for the checkout (export with `-o .`)."""
@@ -413,16 +485,7 @@ class Compliance(Stage):
     @function
     async def attribution_changes(self) -> str:
         """What differs between the committed ATTRIBUTIONS-{Rust,Go}.md and fresh ones, one line each."""
-        generated = await self.attributions()
-        lines = []
-        for name in (attr.RUST, attr.GO):
-            committed = await self._text(name)
-            fresh = await generated.file(name).contents()
-            if committed is None:
-                lines.append(f"{name}: not committed; generate it with `compliance attributions -o .`")
-                continue
-            lines += [f"{name}: {change}" for change in attr.changes(committed, fresh)]
-        return "\n".join(lines)
+        return await self._changes(await self.attributions(), "attributions")
 
     @function
     @check

@@ -116,3 +116,27 @@ async def test_python_and_container_attributions_of_a_small_image(dynamo: Dynamo
     with pytest.raises(PipelineInputError, match="container name 'Smoke Test'"):
         await compliance.container_attributions(image, "Smoke Test")
 
+
+
+async def test_python_and_container_attributions_of_the_example_images(dynamo: Dynamo, package_index) -> None:
+    """The example's dynamo runtime and frontend images, as the Image stage builds them: NIXL's real
+    wheels (from PyPI) with their license files, the CUDA base's Debian packages; the committed files
+    in upstream's names are current, and a stale one fails naming the package."""
+    compliance = dynamo.compliance()
+    generated = await compliance.image_attributions(**package_index)
+    assert sorted(await generated.entries()) == [
+        "ATTRIBUTIONS-Python.md", "ATTRIBUTIONS-container-dynamo-runtime.md", "ATTRIBUTIONS-container-frontend.md",
+    ]
+    python = await generated.file("ATTRIBUTIONS-Python.md").contents()
+    nixl = next(line for line in python.splitlines() if line.startswith("### nixl-cu12 "))
+    assert "### ai-dynamo " not in python and "### ai-dynamo-runtime " not in python  # first party
+    runtime = await generated.file("ATTRIBUTIONS-container-dynamo-runtime.md").contents()
+    assert "## OS packages" in runtime and "### libc6 " in runtime and nixl in runtime
+    frontend = await generated.file("ATTRIBUTIONS-container-frontend.md").contents()
+    assert nixl in frontend and "### base-files " in frontend
+    await compliance.image_attributions_current(**package_index)
+
+    stale = with_files(dynamo, {"ATTRIBUTIONS-Python.md": python.replace(nixl, "### nixl-cu12 0.0.1")})
+    version = nixl.split()[-1]
+    with pytest.raises(CheckFailed, match=rf"ATTRIBUTIONS-Python.md: nixl-cu12: version 0.0.1 -> {version}"):
+        await stale.image_attributions_current(**package_index)

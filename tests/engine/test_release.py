@@ -71,14 +71,6 @@ async def test_wheels_ready_runs_twine_check(dynamo: Dynamo, dag, offline_contex
         await release.wheels_ready(dag.directory())
 
 
-@pytest.fixture(scope="module")
-def package_index(offline_context):
-    """Stand-in framework wheels served as a PEP 503 index (as the image tests use)."""
-    from localengine.package_index import INDEX_URL, stand_in_index
-
-    return {"index_url": INDEX_URL, "index": stand_in_index(offline_context)}
-
-
 async def test_preflight_passes_on_the_example(dynamo: Dynamo, clean_db, package_index) -> None:
     report = await dynamo.preflight(trivy_db=clean_db, **package_index)
     assert "ok  licenses allowed (cargo-deny)" in report and "ok  lock files present and in sync" in report
