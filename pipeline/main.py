@@ -283,14 +283,19 @@ class Dynamo(Stage):
     ) -> dict[str, dagger.Container]:
         """The images preflight builds and scans, by name: <framework>-runtime, frontend, planner,
         operator, epp. Local to preflight (build-all's list is `_built_images`)."""
+        from datetime import datetime, timezone
+
         image, go = self.image(), self.go()
-        index_args = {"index_url": index_url, "index": index}
-        builds = {f"{framework}-runtime": image.runtime(framework, **index_args) for framework in frameworks}
+        # A creation label of today, not of this second: the same checkout gives the same image
+        # tarballs all day, so their scans are cache hits (the vulnerability database is daily too).
+        created = datetime.now(timezone.utc).strftime("%Y-%m-%dT00:00:00Z")
+        args = {"index_url": index_url, "index": index, "created": created}
+        builds = {f"{framework}-runtime": image.runtime(framework, **args) for framework in frameworks}
         builds |= {
-            "frontend": image.frontend(**index_args),
-            "planner": image.planner(**index_args),
-            "operator": go.operator_image(),
-            "epp": go.epp_image(),
+            "frontend": image.frontend(**args),
+            "planner": image.planner(**args),
+            "operator": go.operator_image(created=created),
+            "epp": go.epp_image(created=created),
         }
         return dict(zip(builds, await asyncio.gather(*builds.values()), strict=True))
 
