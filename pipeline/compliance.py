@@ -17,8 +17,10 @@ from dagger import Doc, ReturnType, check, dag, function, object_type
 
 from modules.python_tools import PythonTools
 from modules.rust_toolchain import CARGO_HOME, RustToolchain
+from modules.system_packages import with_system_packages
 
 from . import attributions as attr
+from .deny import ADVISORIES
 from .errors import CheckFailed, PipelineInputError
 from .lockfiles import ERROR, Finding, Project, find_projects, report, static_findings
 from .stage import Stage
@@ -26,6 +28,7 @@ from .stage import Stage
 SOURCE_DIR = "/src"
 DENY_CONFIG = "deny.toml"
 DENY_ROOT = "/opt/cargo-deny"
+ADVISORY_DB_PATH = "/tmp/advisory-dbs"  # cargo-deny clones each database into <path>/<host-derived name>
 GOMODCACHE = "/go/pkg/mod"
 PROBE = Path(__file__).resolve().parent / "installed_probe.py"
 # First-party distributions and crates are not third-party attributions.
@@ -251,28 +254,58 @@ class Compliance(Stage):
 
     # --- cargo-deny.
 
+    async def _advisory_db(self, url: str, service: dagger.Service | None) -> tuple[str, str | None]:
+        """The RustSec database URL to fetch (given, else the context's [scan] rust_advisory_db) and the
+        host name a service serving it is bound as. cargo-deny names its clone after the URL's host,
+        so a file:// URL is refused by it ("doesn't have a domain name"): check that first."""
+        from urllib.parse import urlsplit
+
+        url = url or (await self._context()).scan.rust_advisory_db
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http", "git", "ssh") or not parts.hostname:
+            raise PipelineInputError(
+                f"advisory database {url!r}: cargo-deny needs a git URL with a host (https://, http://, git://, ssh://); "
+                "serve a local copy with `git daemon` or a git HTTP server (and pass it as --advisory-db-service)"
+            )
+        return url, parts.hostname if service is not None else None
+
     @function
     async def deny(
         self,
-        checks: Annotated[list[str] | None, Doc("cargo-deny checks: licenses, bans, sources")] = None,
+        checks: Annotated[list[str] | None, Doc("cargo-deny checks: licenses, bans, sources, advisories")] = None,
+        advisory_db: Annotated[
+            str, Doc("RustSec advisory database (git URL) for `advisories`; default: [scan] rust_advisory_db")
+        ] = "",
+        advisory_db_service: Annotated[
+            dagger.Service | None, Doc("A git server serving that database, reached under the URL's host name")
+        ] = None,
     ) -> str:
-        """Run cargo-deny over every Cargo workspace with the root deny.toml; the problems, one per line."""
-        from .deny import CHECKS, problems
+        """Run cargo-deny over every Cargo workspace with the root deny.toml; the problems, one per line.
+
+        `advisories` fetches the RustSec database with git (at most once a UTC day, or whenever the
+        serving service changes) into the clone cargo-deny keeps, and names each crate and advisory ID."""
+        from .deny import CHECKS, problems, with_advisory_db
 
         checks = checks or list(CHECKS)
-        if "advisories" in checks:
-            # cargo-deny clones the RustSec database from GitHub (unreachable here) and refuses a
-            # file:// database URL; a pre-seeded db-path is not wired up yet.
-            raise PipelineInputError("cargo-deny check 'advisories' is not supported: it needs the RustSec "
-                                     "advisory-db from GitHub; checks: " + ", ".join(CHECKS))
-        unknown = [c for c in checks if c not in CHECKS]
+        unknown = [c for c in checks if c not in (*CHECKS, ADVISORIES)]
         if unknown:
-            raise PipelineInputError(f"cargo-deny check {unknown[0]!r} unknown; checks: {', '.join(CHECKS)}")
+            raise PipelineInputError(f"cargo-deny check {unknown[0]!r} unknown; checks: {', '.join((*CHECKS, ADVISORIES))}")
         if not await self.source.exists(DENY_CONFIG):
             raise PipelineInputError(f"{DENY_CONFIG}: not found at the root of the source directory; cargo-deny needs its policy")
-        workspaces = await self._cargo_workspaces()
         config = await self.source.file(DENY_CONFIG).contents()
-        ctr = (await self._rust()).with_file("/usr/local/bin/cargo-deny", await self.cargo_deny_binary())
+        ctr = await self._rust()
+        if ADVISORIES in checks:
+            import datetime
+
+            url, host = await self._advisory_db(advisory_db, advisory_db_service)
+            config = with_advisory_db(config, url, ADVISORY_DB_PATH)
+            ctr = ctr.with_(lambda c: with_system_packages(c, {"apt": ("git",), "dnf": ("git",)}))
+            if host is not None:
+                ctr = ctr.with_service_binding(host, advisory_db_service)
+            # The database changes upstream: fetch again each UTC day (a service's content is in its key).
+            ctr = ctr.with_env_variable("ADVISORY_DB_DAY", datetime.datetime.now(datetime.timezone.utc).date().isoformat())
+        workspaces = await self._cargo_workspaces()
+        ctr = ctr.with_file("/usr/local/bin/cargo-deny", await self.cargo_deny_binary())
         ctr = ctr.with_directory(SOURCE_DIR, self.source).with_new_file("/tmp/deny.toml", config)
 
         async def run(project: Project) -> list[str]:
@@ -287,8 +320,28 @@ class Compliance(Stage):
                 found = [f"{project.directory}: cargo-deny failed: {stderr.strip()[-500:]}"]
             return found
 
-        results = await asyncio.gather(*(run(project) for project in workspaces))
+        # One workspace at a time with advisories: each run fetches into the one database clone.
+        if ADVISORIES in checks:
+            results = [await run(project) for project in workspaces]
+        else:
+            results = await asyncio.gather(*(run(project) for project in workspaces))
         return "\n".join(line for lines in results for line in lines)
+
+    @function
+    @check
+    async def advisories(
+        self,
+        advisory_db: Annotated[
+            str, Doc("RustSec advisory database (git URL); default: [scan] rust_advisory_db")
+        ] = "",
+        advisory_db_service: Annotated[
+            dagger.Service | None, Doc("A git server serving that database, reached under the URL's host name")
+        ] = None,
+    ) -> None:
+        """Fail when a crate in a Cargo.lock has a RustSec advisory (vulnerable, unsound, unmaintained, yanked)."""
+        found = await self.deny([ADVISORIES], advisory_db, advisory_db_service)
+        if found:
+            raise CheckFailed("cargo-deny advisories:\n" + found)
 
     @function
     @check
@@ -404,6 +457,78 @@ class Compliance(Stage):
         ])
         return dag.directory().with_new_file(file_name, text).file(file_name)
 
+    async def _attributed_images(
+        self, frameworks: list[str] | None, index_url: str, index: dagger.Service | None
+    ) -> dict[str, dagger.Container]:
+        """The images whose attributions are committed: one runtime per framework (default: dynamo)
+        and the frontend, built by the Image stage, by container name (<framework>-runtime, frontend)."""
+        from .image import Image
+
+        ctx = await self._context()
+        frameworks = frameworks or ["dynamo"]
+        for framework in frameworks:
+            ctx.framework(framework)  # an unknown one is bad input, before any container runs
+        image = Image(**self.inputs())
+        builds = {f"{fw}-runtime": image.runtime(fw, index_url=index_url, index=index) for fw in frameworks}
+        builds["frontend"] = image.frontend(index_url=index_url, index=index)
+        return dict(zip(builds, await asyncio.gather(*builds.values()), strict=True))
+
+    @function
+    async def image_attributions(
+        self,
+        frameworks: Annotated[list[str] | None, Doc("Runtime images to attribute, one per framework; default: dynamo")] = None,
+        index_url: Annotated[str, Doc("Python index the images install from; empty: the context's")] = "",
+        index: Annotated[dagger.Service | None, Doc("Service serving that index (a local mirror)")] = None,
+    ) -> dagger.Directory:
+        """ATTRIBUTIONS-Python.md (the Python distributions of the runtime images) and
+        ATTRIBUTIONS-container-<name>.md (OS and Python packages) of each runtime image and the
+        frontend, from the images the Image stage builds of this checkout (export with `-o .`)."""
+        images = await self._attributed_images(frameworks, index_url, index)
+        runtimes = [ctr for name, ctr in images.items() if name.endswith("-runtime")]
+        directory = dag.directory().with_file(attr.PYTHON, await self.python_attributions(runtimes))
+        files = await asyncio.gather(*(self.container_attributions(ctr, name) for name, ctr in images.items()))
+        for file in files:
+            directory = directory.with_file(await file.name(), file)
+        return directory
+
+    @function
+    async def image_attribution_changes(
+        self,
+        frameworks: Annotated[list[str] | None, Doc("Runtime images to attribute, one per framework; default: dynamo")] = None,
+        index_url: Annotated[str, Doc("Python index the images install from; empty: the context's")] = "",
+        index: Annotated[dagger.Service | None, Doc("Service serving that index (a local mirror)")] = None,
+    ) -> str:
+        """What differs between the committed ATTRIBUTIONS-Python.md / ATTRIBUTIONS-container-*.md and
+        the images as built now, one line per package."""
+        generated = await self.image_attributions(frameworks, index_url, index)
+        return await self._changes(generated, "image-attributions")
+
+    @function
+    @check
+    async def image_attributions_current(
+        self,
+        frameworks: Annotated[list[str] | None, Doc("Runtime images to attribute, one per framework; default: dynamo")] = None,
+        index_url: Annotated[str, Doc("Python index the images install from; empty: the context's")] = "",
+        index: Annotated[dagger.Service | None, Doc("Service serving that index (a local mirror)")] = None,
+    ) -> None:
+        """Fail when a committed Python or container attribution file differs from the images, naming each package."""
+        changed = await self.image_attribution_changes(frameworks, index_url, index)
+        if changed:
+            raise CheckFailed(
+                f"image attributions are stale; regenerate with `dagger call compliance image-attributions -o .`:\n{changed}"
+            )
+
+    async def _changes(self, generated: dagger.Directory, command: str) -> str:
+        """Per file of `generated`: what the committed copy lacks or has differently, one line each."""
+        lines = []
+        for name in sorted(await generated.entries()):
+            committed = await self._text(name)
+            if committed is None:
+                lines.append(f"{name}: not committed; generate it with `compliance {command} -o .`")
+                continue
+            lines += [f"{name}: {change}" for change in attr.changes(committed, await generated.file(name).contents())]
+        return "\n".join(lines)
+
     @function
     async def attributions(self) -> dagger.Directory:
         """ATTRIBUTIONS-Rust.md and ATTRIBUTIONS-Go.md for the checkout (export with `-o .`)."""
@@ -413,16 +538,7 @@ class Compliance(Stage):
     @function
     async def attribution_changes(self) -> str:
         """What differs between the committed ATTRIBUTIONS-{Rust,Go}.md and fresh ones, one line each."""
-        generated = await self.attributions()
-        lines = []
-        for name in (attr.RUST, attr.GO):
-            committed = await self._text(name)
-            fresh = await generated.file(name).contents()
-            if committed is None:
-                lines.append(f"{name}: not committed; generate it with `compliance attributions -o .`")
-                continue
-            lines += [f"{name}: {change}" for change in attr.changes(committed, fresh)]
-        return "\n".join(lines)
+        return await self._changes(await self.attributions(), "attributions")
 
     @function
     @check

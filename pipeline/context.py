@@ -147,6 +147,7 @@ class ScanPolicy:
 
     severity: str = "HIGH"
     ignore_file: str = ""  # Trivy's .trivyignore format, relative to the module root
+    rust_advisory_db: str = "https://github.com/rustsec/advisory-db"  # RustSec database cargo-deny fetches (git)
 
 
 @dataclass(frozen=True)
@@ -307,7 +308,7 @@ def parse_context(text: str, *, source: str) -> Context:
 def _scan_policy(table: Any, source: str) -> ScanPolicy:
     if not isinstance(table, dict):
         raise PipelineInputError(f"{source}: 'scan' must be a table")
-    _check_keys(table, source, "scan", optional=("severity", "ignore_file"))
+    _check_keys(table, source, "scan", optional=("severity", "ignore_file", "rust_advisory_db"))
     policy = ScanPolicy(**_string_map(table, source, "scan"))
     if policy.severity not in SEVERITIES:
         raise PipelineInputError(

@@ -483,17 +483,77 @@ class Dynamo(Stage):
         """Release the checkout's version: next RC tag, notes, wheels checked for upload."""
         return Release(**self.inputs(), version=await self._workspace_version())
 
+    async def _preflight_images(
+        self, frameworks: list[str], index_url: str, index: dagger.Service | None
+    ) -> dict[str, dagger.Container]:
+        """The images preflight builds and scans, by name: <framework>-runtime, frontend, planner,
+        operator, epp. Local to preflight (build-all's list is `_built_images`)."""
+        from datetime import datetime, timezone
+
+        image, go = self.image(), self.go()
+        # A creation label of today, not of this second: the same checkout gives the same image
+        # tarballs all day, so their scans are cache hits (the vulnerability database is daily too).
+        created = datetime.now(timezone.utc).strftime("%Y-%m-%dT00:00:00Z")
+        args = {"index_url": index_url, "index": index, "created": created}
+        builds = {f"{framework}-runtime": image.runtime(framework, **args) for framework in frameworks}
+        builds |= {
+            "frontend": image.frontend(**args),
+            "planner": image.planner(**args),
+            "operator": go.operator_image(created=created),
+            "epp": go.epp_image(created=created),
+        }
+        return dict(zip(builds, await asyncio.gather(*builds.values()), strict=True))
+
     @function
-    async def preflight(self) -> str:
+    async def preflight(
+        self,
+        trivy_db: TrivyDatabase = None,
+        ignore_file: IgnoreFile = None,
+        frameworks: Annotated[
+            list[str] | None, Doc("Runtime images to build and scan, one per framework; default: dynamo")
+        ] = None,
+        index_url: IndexUrl = "",
+        index: IndexService = None,
+    ) -> str:
         """The pre-release checklist, every item at once: Rust tests, fmt, clippy, wheel contents, Go vet
-        and tests, versions agree, lock files in sync, licenses allowed, attributions current. Fails
-        listing each failed item with what to fix; returns one line per item that passed."""
+        and tests, images build and scan (runtime, frontend, planner, operator, EPP), versions agree,
+        lock files in sync, licenses allowed, attributions current. Fails listing each failed item with
+        what to fix; returns one line per item that passed."""
+        from .errors import CheckFailed
         from .preflight import run_checklist
 
+        frameworks = frameworks or ["dynamo"]
+        ctx = await self._context()
+        for framework in frameworks:
+            ctx.framework(framework)  # an unknown one is bad input, before any container runs
         compliance, rust, wheels, go = self.compliance(), self.rust(), self.wheels(), self.go()
+        scan = self.scan(trivy_db, ignore_file)
+        images = asyncio.ensure_future(self._preflight_images(frameworks, index_url, index))
 
         async def wheel_contents() -> str:
             return await wheels.check(await wheels.dist())
+
+        async def images_build() -> None:
+            built = await images
+            results = await asyncio.gather(*(ctr.sync() for ctr in built.values()), return_exceptions=True)
+            failed = [(name, result) for name, result in zip(built, results, strict=True) if isinstance(result, BaseException)]
+            if failed:
+                from .preflight import reason
+
+                raise CheckFailed("\n".join(
+                    f"{name} does not build (rerun `dagger call image ...`/`go ...-image` to see the step): {reason(error)}"
+                    for name, error in failed
+                ))  # fmt: skip
+
+        async def images_scan() -> None:
+            built = await images
+            reports = await asyncio.gather(*(scan.image(ctr, name) for name, ctr in built.items()))
+            blocked = [report.verdict for report in reports if not report.passed]
+            if blocked:
+                raise CheckFailed(
+                    "\n".join(blocked) + "\nupdate the base image or package named, or accept the ID in the "
+                    "context's [scan] ignore_file (--ignore-file)"
+                )
 
         return await run_checklist({
             "rust tests (cargo test --locked)": rust.test(),
@@ -504,6 +564,8 @@ class Dynamo(Stage):
             "operator go test": go.operator_test(),
             "EPP go vet": go.epp_vet(),
             "EPP go test": go.epp_test(),
+            "images build (runtime, frontend, planner, operator, EPP)": images_build(),
+            "images scan (Trivy, [scan] severity gate)": images_scan(),
             "versions agree": self.versions_agree(),
             "lock files present and in sync": compliance.lockfiles(),
             "licenses allowed (cargo-deny)": compliance.licenses(),

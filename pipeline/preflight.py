@@ -12,7 +12,7 @@ from collections.abc import Awaitable
 from .errors import CheckFailed
 
 
-def _reason(error: BaseException) -> str:
+def reason(error: BaseException) -> str:
     """The first useful lines of a failure: our own messages whole, an exec error's command and tail."""
     text = str(error).strip()
     for attribute in ("stderr", "stdout"):
@@ -32,7 +32,7 @@ async def run_checklist(items: dict[str, Awaitable[object]]) -> str:
     if failed:
         lines = [f"{len(failed)} of {len(names)} preflight items failed:"]
         for name, error in failed:
-            body = _reason(error).replace("\n", "\n    ")
+            body = reason(error).replace("\n", "\n    ")
             lines.append(f"- {name}: {body}")
         raise CheckFailed("\n".join(lines))
     return "\n".join(f"ok  {name}" for name in names)

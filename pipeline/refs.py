@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .context import Context
 from .errors import PipelineInputError
-from .tags import check_sha, epp_tags, frontend_tags, image_tags, operator_tags
+from .tags import ReleaseCandidate, check_sha, epp_tags, frontend_tags, image_tags, operator_tags, promotions
 
 # host[:port]/path, lowercase path components as the OCI distribution spec allows.
 _REPOSITORY = re.compile(
@@ -128,3 +128,55 @@ def publish_plan(
     lines += [f"annotate {key}={value}" for key, value in sorted(annotations.items())]
     lines.append("sign each digest with cosign (key)" if sign else "sign: no key given, not signed")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ReleaseCopy:
+    """One promotion of a release: a published digest and the release tag it is copied to."""
+
+    source: DigestRef
+    target: str  # host[:port]/path:tag
+
+    def __str__(self) -> str:
+        return f"{self.source} -> {self.target}"
+
+
+def split_published(ref: str) -> tuple[DigestRef, str]:
+    """`repo:tag@sha256:...` (what publish returns) -> the digest ref and the tag it was pushed as."""
+    digest_ref = DigestRef.parse(ref)
+    name = ref.partition("@")[0]
+    tag = name[len(digest_ref.repository) + 1:] if name != digest_ref.repository else ""
+    if not tag:
+        raise PipelineInputError(
+            f"published image {ref!r} needs its tag to be released: repo:<sha>-<image>@sha256:... as publish returns it"
+        )
+    return digest_ref, tag
+
+
+def release_copies(
+    refs: list[str], candidate: ReleaseCandidate, target_prefix: str, ctx: Context
+) -> tuple[list[ReleaseCopy], list[str]]:
+    """The copies release.yml makes for these published refs (pipeline/tags.py `promotions`), to
+    `<target_prefix>/<ngc_namespace>/<repository>:<ngc tag>`; and the release's images not among them."""
+    if not refs:
+        raise PipelineInputError("release needs at least one published image ref (repo:tag@sha256:...)")
+    check_repository(target_prefix.rstrip("/") + "/x", what="release registry")
+    published = [split_published(ref) for ref in refs]
+    shas = sorted({tag.split("-", 1)[0] for _, tag in published})
+    if len(shas) != 1:
+        raise PipelineInputError(f"published images come from different commits ({', '.join(shas)}); release one commit")
+    plan = promotions(shas[0], candidate, ctx=ctx)
+    by_source = {promotion.source: promotion for promotion in plan}
+    copies = []
+    for digest_ref, tag in published:
+        if tag not in by_source:
+            raise PipelineInputError(
+                f"{digest_ref.repository}:{tag} is not a release image; release.yml copies: "
+                + ", ".join(by_source)
+            )
+        target = f"{target_prefix.rstrip('/')}/{by_source[tag].target}"
+        split_target(target)
+        copies.append(ReleaseCopy(digest_ref, target))
+    given = {tag for _, tag in published}
+    missing = [str(promotion) for promotion in plan if promotion.source not in given]
+    return copies, missing

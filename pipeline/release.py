@@ -1,7 +1,8 @@
 """The release stage: the next RC tag, release notes, and wheels checked for an index upload.
 
 `dagger call release next-tag --tags="$(git tag)"`, `... notes --log="$(git log --format='%h %s' v1.0.0..)"`,
-`... wheels-ready --dist=dist`. Image promotion by digest is the publish stage's `promote`.
+`... wheels-ready --dist=dist`, `... promote --refs=<published refs> --rc-tag=v1.1.0-rc0`: the published
+images copied by digest (signatures along, no rebuild) to their release tags, as release.yml does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dagger import Doc, ReturnType, dag, field, function, object_type
 from modules.python_tools import PythonTools
 
 from .errors import CheckFailed, PipelineInputError
+from .publish import Password, RegistryService, Username
 from .stage import Stage
 
 NOTES_FILE = "RELEASE_NOTES.md"
@@ -102,3 +104,38 @@ class Release(Stage):
             failed = [line.strip() for line in output.splitlines() if "FAILED" in line or "ERROR" in line]
             raise CheckFailed("wheels not ready for upload (twine check --strict):\n" + "\n".join(failed or [output]))
         return output
+
+    @function(cache="never")
+    async def promote(
+        self,
+        refs: Annotated[list[str], Doc("Published images, repo:<sha>-<image>@sha256:... as `publish` returns them")],
+        rc_tag: Annotated[str, Doc("The release candidate, v1.1.0-rc0 (`next-tag`) or NGC's 1.1.0rc0")],
+        to: Annotated[
+            str, Doc("Registry and path the release repositories live under, e.g. nvcr.io/<org>; default: the refs' registry")
+        ] = "",
+        username: Username = "",
+        password: Password = None,
+        registry_service: RegistryService = None,
+        dry_run: Annotated[bool, Doc("Print the copies; copy nothing")] = False,
+    ) -> str:
+        """Copy each published image by digest, with its cosign signatures, to its release tag(s):
+        `<to>/<[release] ngc_namespace>/<repository>:<ngc tag>` (pipeline/tags.py `promotions`).
+
+        No rebuild: the release tag gets the very digest CI published and scanned. Returns one line
+        per copy (`copied <source> -> <target>@<digest>`) and per release image not among the refs.
+        """
+        from .publish import Publish
+        from .refs import release_copies
+        from .tags import parse_release_candidate
+
+        candidate = parse_release_candidate(rc_tag)
+        if self.version and candidate.version != self.version:
+            raise PipelineInputError(f"release tag {rc_tag} is for {candidate.version}, but the checkout is {self.version}")
+        prefix = to or (refs[0].split("/", 1)[0] if refs else "")
+        copies, missing = release_copies(refs, candidate, prefix, await self._context())
+        skipped = [f"not published, not released: {line}" for line in missing]
+        if dry_run:
+            return "\n".join([f"copy {copy}" for copy in copies] + skipped)
+        publisher = Publish(**self.inputs(), username=username, password=password, registry_service=registry_service)
+        copied = [f"copied {copy.source} -> {await publisher.promote(str(copy.source), copy.target)}" for copy in copies]
+        return "\n".join(copied + skipped)

@@ -143,6 +143,14 @@ def release_candidate(version: str, existing_tags: Iterable[str] = (), rc: int |
     return ReleaseCandidate(version, rc)
 
 
+def parse_release_candidate(tag: str) -> ReleaseCandidate:
+    """The candidate a tag names: the git tag `v1.1.0-rc0` or the NGC tag `1.1.0rc0`."""
+    match = re.fullmatch(r"v(?P<version>.+)-rc(?P<rc>\d+)", tag) or re.fullmatch(r"(?P<version>[^v].*?)rc(?P<rc>\d+)", tag)
+    if not match:
+        raise PipelineInputError(f"release tag {tag!r} must be a release candidate: v<X.Y.Z>-rc<N> (or NGC's <X.Y.Z>rc<N>)")
+    return release_candidate(match["version"], rc=int(match["rc"]))
+
+
 def next_rc(version: str, existing_tags: Iterable[str]) -> int:
     """The next RC number for `version` given the repository's git tags: 0 when there is none (as release.yml)."""
     _check_version(version)

@@ -84,3 +84,11 @@ def dynamo(dag, engine_env: dict[str, str]):
     # The allow-list the CLI applies through Ignore(), which client mode does not.
     source = dag.host().directory(str(EXAMPLE_WORKSPACE), exclude=SOURCE_IGNORE)
     return Dynamo(source=source, overlay=dag.host().file(overlay))
+
+
+@pytest.fixture(scope="session")
+def package_index(offline_context: Context) -> dict:
+    """Stand-in framework wheels served as a PEP 503 index: `index_url` and `index` for image builds."""
+    from localengine.package_index import INDEX_URL, stand_in_index
+
+    return {"index_url": INDEX_URL, "index": stand_in_index(offline_context)}

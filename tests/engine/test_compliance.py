@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dagger
 import pytest
 
 from pipeline import Dynamo
@@ -9,6 +10,53 @@ from pipeline.compliance import Compliance
 from pipeline.errors import CheckFailed, PipelineInputError
 
 OPERATOR = "deploy/operator"
+PLANTED_ADVISORY = "RUSTSEC-2099-0001"
+ADVISORY_DB_URL = "git://advisory-db/advisory-db.git"
+
+# One advisory in RustSec's format (crates/<crate>/<id>.md, TOML front matter), affecting every
+# version below 99.0.0 of the crate.
+ADVISORY = """```toml
+[advisory]
+id = "{id}"
+package = "{crate}"
+date = "2099-01-01"
+url = "https://example.invalid/{id}"
+categories = ["memory-corruption"]
+keywords = ["planted"]
+
+[versions]
+patched = [">= 99.0.0"]
+```
+
+# Planted advisory for {crate}
+
+An advisory made by the test, for a crate the example's lock file has.
+"""
+
+# A bare repository holding the database (one commit), exported by git daemon.
+MAKE_DB = """set -eu
+git init -q -b main /tmp/db
+mkdir -p "/tmp/db/crates/$1"
+cp /tmp/advisory.md "/tmp/db/crates/$1/$2.md"
+git -C /tmp/db -c user.name=test -c user.email=test@example.invalid add -A
+git -C /tmp/db -c user.name=test -c user.email=test@example.invalid commit -qm "$2"
+git clone -q --bare /tmp/db /srv/git/advisory-db.git
+"""
+
+
+def advisory_db(dag, offline_context, crate: str) -> dagger.Service:
+    """A git daemon (Debian's git) serving a RustSec-format database with one advisory for `crate`."""
+    from modules.system_packages import with_system_packages
+
+    return (
+        dag.container()
+        .from_(offline_context.image("python").pinned)
+        .with_(lambda ctr: with_system_packages(ctr, {"apt": ("git",)}))
+        .with_new_file("/tmp/advisory.md", ADVISORY.format(id=PLANTED_ADVISORY, crate=crate))
+        .with_exec(["sh", "-c", MAKE_DB, "make-db", crate, PLANTED_ADVISORY])
+        .with_exposed_port(9418)
+        .as_service(args=["git", "daemon", "--reuseaddr", "--export-all", "--base-path=/srv/git", "/srv/git"])
+    )
 
 
 def with_files(dynamo: Dynamo, files: dict[str, str | None]) -> Compliance:
@@ -76,8 +124,10 @@ async def test_bad_input_is_one_line(dynamo: Dynamo) -> None:
         await with_files(dynamo, {"lib/bindings/python/Cargo.lock": None}).rust_attributions()
     with pytest.raises(PipelineInputError, match=rf"^{OPERATOR}/go.mod:3: go directive 'latest'"):
         await with_files(dynamo, {f"{OPERATOR}/go.mod": "module m\n\ngo latest\n"}).go_attributions()
-    with pytest.raises(PipelineInputError, match="check 'advisories' is not supported"):
-        await dynamo.compliance().deny(checks=["advisories"])
+    with pytest.raises(PipelineInputError, match=r"^advisory database 'file:///srv/advisory-db': cargo-deny needs a git URL with a host"):
+        await dynamo.compliance().deny(checks=["advisories"], advisory_db="file:///srv/advisory-db")
+    with pytest.raises(PipelineInputError, match=r"^cargo-deny check 'audit' unknown; checks: licenses, bans, sources, advisories$"):
+        await dynamo.compliance().deny(checks=["audit"])
 
 
 async def test_attributions_are_generated_and_current(dynamo: Dynamo) -> None:
@@ -116,3 +166,40 @@ async def test_python_and_container_attributions_of_a_small_image(dynamo: Dynamo
     with pytest.raises(PipelineInputError, match="container name 'Smoke Test'"):
         await compliance.container_attributions(image, "Smoke Test")
 
+
+
+async def test_python_and_container_attributions_of_the_example_images(dynamo: Dynamo, package_index) -> None:
+    """The example's dynamo runtime and frontend images, as the Image stage builds them: NIXL's real
+    wheels (from PyPI) with their license files, the CUDA base's Debian packages; the committed files
+    in upstream's names are current, and a stale one fails naming the package."""
+    compliance = dynamo.compliance()
+    generated = await compliance.image_attributions(**package_index)
+    assert sorted(await generated.entries()) == [
+        "ATTRIBUTIONS-Python.md", "ATTRIBUTIONS-container-dynamo-runtime.md", "ATTRIBUTIONS-container-frontend.md",
+    ]
+    python = await generated.file("ATTRIBUTIONS-Python.md").contents()
+    nixl = next(line for line in python.splitlines() if line.startswith("### nixl-cu12 "))
+    assert "### ai-dynamo " not in python and "### ai-dynamo-runtime " not in python  # first party
+    runtime = await generated.file("ATTRIBUTIONS-container-dynamo-runtime.md").contents()
+    assert "## OS packages" in runtime and "### libc6 " in runtime and nixl in runtime
+    frontend = await generated.file("ATTRIBUTIONS-container-frontend.md").contents()
+    assert nixl in frontend and "### base-files " in frontend
+    await compliance.image_attributions_current(**package_index)
+
+    stale = with_files(dynamo, {"ATTRIBUTIONS-Python.md": python.replace(nixl, "### nixl-cu12 0.0.1")})
+    version = nixl.split()[-1]
+    with pytest.raises(CheckFailed, match=rf"ATTRIBUTIONS-Python.md: nixl-cu12: version 0.0.1 -> {version}"):
+        await stale.image_attributions_current(**package_index)
+
+
+async def test_advisories_from_a_local_git_server_name_crate_and_id(dynamo: Dynamo, dag, offline_context) -> None:
+    """cargo-deny fetches the database over git:// from a service the test starts: a planted
+    advisory for pyo3 (in lib/bindings/python/Cargo.lock) fails the check naming crate and ID; the
+    same database with the advisory on a crate no lock file has passes."""
+    compliance = dynamo.compliance()
+    with pytest.raises(CheckFailed) as failed:
+        await compliance.advisories(ADVISORY_DB_URL, advisory_db(dag, offline_context, "pyo3"))
+    message = str(failed.value)
+    assert f"lib/bindings/python: pyo3 0.23.5: Planted advisory for pyo3 [{PLANTED_ADVISORY}] (vulnerability)" in message
+    assert "[advisories] ignore" in message
+    await compliance.advisories(ADVISORY_DB_URL, advisory_db(dag, offline_context, "dynamo-pipeline-absent"))

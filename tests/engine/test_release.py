@@ -71,8 +71,23 @@ async def test_wheels_ready_runs_twine_check(dynamo: Dynamo, dag, offline_contex
         await release.wheels_ready(dag.directory())
 
 
-async def test_preflight_passes_on_the_example(dynamo: Dynamo) -> None:
-    report = await dynamo.preflight()
+async def test_preflight_passes_on_the_example(dynamo: Dynamo, clean_db, package_index) -> None:
+    report = await dynamo.preflight(trivy_db=clean_db, **package_index)
     assert "ok  licenses allowed (cargo-deny)" in report and "ok  lock files present and in sync" in report
-    for item in ("wheel contents (tags, files, manylinux policy, import)", "operator go test", "EPP go vet"):
+    for item in ("wheel contents (tags, files, manylinux policy, import)", "operator go test", "EPP go vet",
+                 "images build (runtime, frontend, planner, operator, EPP)", "images scan (Trivy, [scan] severity gate)"):
         assert f"ok  {item}" in report
+
+
+async def test_preflight_scan_item_names_image_and_fix(dynamo: Dynamo, planted_db, package_index) -> None:
+    """A CRITICAL advisory for base-files (in every Debian-based image): only the scan item fails,
+    naming each image, the package and what to do."""
+    with pytest.raises(CheckFailed) as failed:
+        await dynamo.preflight(trivy_db=planted_db, **package_index)
+    message = str(failed.value)
+    assert message.startswith("1 of 14 preflight items failed:\n- images scan (Trivy, [scan] severity gate): ")
+    for image in ("dynamo-runtime", "frontend"):
+        assert f"scan of {image}: " in message
+    assert "CVE-2099-0001" in message and "base-files" in message and "[scan] ignore_file" in message
+    with pytest.raises(PipelineInputError, match="unknown framework 'tgi'"):
+        await dynamo.preflight(trivy_db=planted_db, frameworks=["tgi"])
