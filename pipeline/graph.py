@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from .preflight import _reason
+from .preflight import reason
 from .report import StageOutcome
 
 T = TypeVar("T")
@@ -67,7 +67,7 @@ class Graph:
                 self.outcomes.append(outcome("skipped", str(missing)))
                 raise
             except Exception as error:
-                self.outcomes.append(outcome("failed", _reason(error)))
+                self.outcomes.append(outcome("failed", reason(error)))
                 raise
             self.outcomes.append(outcome("ok", ran_at=ran_at))
             return result

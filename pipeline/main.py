@@ -483,27 +483,6 @@ class Dynamo(Stage):
         """Release the checkout's version: next RC tag, notes, wheels checked for upload."""
         return Release(**self.inputs(), version=await self._workspace_version())
 
-    async def _preflight_images(
-        self, frameworks: list[str], index_url: str, index: dagger.Service | None
-    ) -> dict[str, dagger.Container]:
-        """The images preflight builds and scans, by name: <framework>-runtime, frontend, planner,
-        operator, epp. Local to preflight (build-all's list is `_built_images`)."""
-        from datetime import datetime, timezone
-
-        image, go = self.image(), self.go()
-        # A creation label of today, not of this second: the same checkout gives the same image
-        # tarballs all day, so their scans are cache hits (the vulnerability database is daily too).
-        created = datetime.now(timezone.utc).strftime("%Y-%m-%dT00:00:00Z")
-        args = {"index_url": index_url, "index": index, "created": created}
-        builds = {f"{framework}-runtime": image.runtime(framework, **args) for framework in frameworks}
-        builds |= {
-            "frontend": image.frontend(**args),
-            "planner": image.planner(**args),
-            "operator": go.operator_image(created=created),
-            "epp": go.epp_image(created=created),
-        }
-        return dict(zip(builds, await asyncio.gather(*builds.values()), strict=True))
-
     @function
     async def preflight(
         self,
@@ -522,38 +501,35 @@ class Dynamo(Stage):
         from .errors import CheckFailed
         from .preflight import run_checklist
 
-        frameworks = frameworks or ["dynamo"]
-        ctx = await self._context()
-        for framework in frameworks:
-            ctx.framework(framework)  # an unknown one is bad input, before any container runs
+        await self._runtimes(frameworks)  # an unknown framework is bad input, before any container runs
         compliance, rust, wheels, go = self.compliance(), self.rust(), self.wheels(), self.go()
-        scan = self.scan(trivy_db, ignore_file)
-        images = asyncio.ensure_future(self._preflight_images(frameworks, index_url, index))
+        # build-all's image graph (wheels, binaries, every image, each scanned), shared by the two items.
+        graph = asyncio.ensure_future(
+            self._graph("", frameworks, index_url, index, self.scan(trivy_db, ignore_file), everything=False, cache={})
+        )
 
         async def wheel_contents() -> str:
             return await wheels.check(await wheels.dist())
 
         async def images_build() -> None:
-            built = await images
-            results = await asyncio.gather(*(ctr.sync() for ctr in built.values()), return_exceptions=True)
-            failed = [(name, result) for name, result in zip(built, results, strict=True) if isinstance(result, BaseException)]
+            stages = [stage for stage in (await graph).report.stages if not stage.name.startswith("scan ")]
+            failed = [stage for stage in stages if stage.status == "failed"]
             if failed:
-                from .preflight import reason
-
                 raise CheckFailed("\n".join(
-                    f"{name} does not build (rerun `dagger call image ...`/`go ...-image` to see the step): {reason(error)}"
-                    for name, error in failed
+                    f"{stage.name} does not build (rerun `dagger call build-all --keep-going` to see the step): {stage.error}"
+                    for stage in failed
                 ))  # fmt: skip
 
         async def images_scan() -> None:
-            built = await images
-            reports = await asyncio.gather(*(scan.image(ctr, name) for name, ctr in built.items()))
-            blocked = [report.verdict for report in reports if not report.passed]
-            if blocked:
-                raise CheckFailed(
-                    "\n".join(blocked) + "\nupdate the base image or package named, or accept the ID in the "
-                    "context's [scan] ignore_file (--ignore-file)"
-                )
+            scans = [stage for stage in (await graph).report.stages if stage.name.startswith("scan ")]
+            blocked = [stage.error for stage in scans if stage.status == "failed"]
+            unscanned = [stage.name.removeprefix("scan ") for stage in scans if stage.status == "skipped"]
+            if blocked or unscanned:
+                raise CheckFailed("\n".join(
+                    blocked + [f"{name}: not scanned (it did not build)" for name in unscanned]
+                    + ["update the base image or package named, or accept the ID in the context's "
+                       "[scan] ignore_file (--ignore-file)"]
+                ))  # fmt: skip
 
         return await run_checklist({
             "rust tests (cargo test --locked)": rust.test(),

@@ -86,8 +86,8 @@ async def test_preflight_scan_item_names_image_and_fix(dynamo: Dynamo, planted_d
         await dynamo.preflight(trivy_db=planted_db, **package_index)
     message = str(failed.value)
     assert message.startswith("1 of 14 preflight items failed:\n- images scan (Trivy, [scan] severity gate): ")
-    for image in ("dynamo-runtime", "frontend"):
-        assert f"scan of {image}: " in message
+    for image in ("dynamo-runtime-cuda", "frontend: "):
+        assert f"scan of {image}" in message
     assert "CVE-2099-0001" in message and "base-files" in message and "[scan] ignore_file" in message
     with pytest.raises(PipelineInputError, match="unknown framework 'tgi'"):
         await dynamo.preflight(trivy_db=planted_db, frameworks=["tgi"])
