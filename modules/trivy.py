@@ -23,6 +23,9 @@ SBOM_CYCLONEDX = "sbom.cdx.json"
 # Nothing reaches the network during a scan: the database is given, Java's and the version check skipped.
 _OFFLINE = ["--cache-dir", CACHE_DIR, "--skip-db-update", "--skip-java-db-update", "--offline-scan",
             "--skip-version-check", "--quiet"]  # fmt: skip
+# Trivy's default of 5 minutes is too short for an image carrying CUDA wheels (gigabytes) on a loaded
+# machine: the frontend's secret scan timed out (`semaphore acquire: context deadline exceeded`).
+SCAN_TIMEOUT = "30m"
 
 
 # What a failed download prints instead of Trivy's log: one line, then the exec fails.
@@ -74,7 +77,7 @@ class Trivy:
         """Run one scan to JSON (every package listed), then convert it to SARIF and CycloneDX."""
         ignore = ["--ignorefile", "/scan/trivyignore"] if self.ignore_file is not None else []
         scanners = "vuln,secret" if self.database is not None else "secret"
-        scan = [*command, *_OFFLINE, "--scanners", scanners, "--list-all-pkgs", *ignore,
+        scan = [*command, *_OFFLINE, "--timeout", SCAN_TIMEOUT, "--scanners", scanners, "--list-all-pkgs", *ignore,
                 "--format", "json", "--output", f"{OUT}/{REPORT_JSON}"]  # fmt: skip
         return (
             ctr.with_exec(["mkdir", "-p", OUT])
