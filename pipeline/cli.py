@@ -229,7 +229,10 @@ def build_all(
         list[str] | None, typer.Option("--framework", help="runtime image to build (repeatable); default: dynamo")
     ] = None,
     trivy_db: Annotated[
-        Path | None, typer.Option("--trivy-db", help="Trivy database directory (trivy.db, metadata.json); default: download")
+        Path | None, typer.Option(
+            "--trivy-db",
+            help="Trivy database directory (trivy.db, metadata.json); default: [scan] vulnerability_db (a download, or none)",
+        )
     ] = None,
     index_url: Annotated[str, typer.Option("--index-url", help="Python index for the images; default: the context's")] = "",
     stand_in_index: Annotated[
@@ -268,6 +271,8 @@ def build_all(
     options = {"frameworks": frameworks, "trivy_db": trivy_db, "index_url": index_url, "stand_in_index": stand_in_index}
     exported, failure = asyncio.run(_export_build_all(source.resolve(), overlay, commit_sha, output.resolve(), options))
     typer.echo(f"build-all ({commit_sha or 'no commit'}) -> {exported}")
+    if trivy_db is None and not ctx.scan.checks_vulnerabilities:
+        typer.echo(f"scans: {ctx.scan.not_checked}")
     if failure:
         typer.echo(f"error: {failure}\nreports: {exported}/build-report.md, {exported}/build-report.json", err=True)
         raise typer.Exit(code=1)

@@ -53,6 +53,10 @@ FRAMEWORK_PINS: Mapping[str, tuple[str, ...]] = {
 # Images release.yml promotes to NGC, and the NGC repository each one lands in.
 NGC_IMAGES = ("vllm", "sglang", "trtllm", "frontend", "operator", "planner", "snapshot-agent")
 SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # Trivy's, lowest first
+# [scan] vulnerability_db: this value says the site has no vulnerability database (scans check secrets only).
+NO_VULNERABILITY_DB = "none"
+# An OCI repository Trivy downloads its database from (--db-repository): host[:port]/path:tag.
+_DB_REPOSITORY = re.compile(r"(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+)(:\d+)?(/[a-z0-9._-]+)+:[\w.-]+")
 PACKAGING_KEYS = ("source_url", "python_index", "framework_indexes")
 SOURCE_ARCHIVE_KEYS = ("version", "url", "sha256", "configure")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -143,11 +147,25 @@ class Release:
 
 @dataclass(frozen=True)
 class ScanPolicy:
-    """[scan]: findings at or above `severity` block a publish; `ignore_file` lists accepted IDs."""
+    """[scan]: findings at or above `severity` block a publish; `ignore_file` lists accepted IDs;
+    `vulnerability_db` is where Trivy's database comes from, or "none"."""
 
     severity: str = "HIGH"
     ignore_file: str = ""  # Trivy's .trivyignore format, relative to the module root
     rust_advisory_db: str = "https://github.com/rustsec/advisory-db"  # RustSec database cargo-deny fetches (git)
+    # Trivy's --db-repository (comma-separated, in priority order), or NO_VULNERABILITY_DB; "": Trivy's default.
+    vulnerability_db: str = ""
+    vulnerability_db_source: str = ""  # the file that set vulnerability_db (the context or an overlay)
+
+    @property
+    def checks_vulnerabilities(self) -> bool:
+        """Whether this site has a vulnerability database (otherwise scans look for secrets only)."""
+        return self.vulnerability_db != NO_VULNERABILITY_DB
+
+    @property
+    def not_checked(self) -> str:
+        """The line reports carry when vulnerabilities are not checked, naming the setting and its file."""
+        return f"vulnerabilities not checked: [scan] vulnerability_db = none ({self.vulnerability_db_source})"
 
 
 @dataclass(frozen=True)
@@ -308,13 +326,31 @@ def parse_context(text: str, *, source: str) -> Context:
 def _scan_policy(table: Any, source: str) -> ScanPolicy:
     if not isinstance(table, dict):
         raise PipelineInputError(f"{source}: 'scan' must be a table")
-    _check_keys(table, source, "scan", optional=("severity", "ignore_file", "rust_advisory_db"))
-    policy = ScanPolicy(**_string_map(table, source, "scan"))
+    _check_keys(table, source, "scan", optional=("severity", "ignore_file", "rust_advisory_db", "vulnerability_db"))
+    values = _string_map(table, source, "scan")
+    if "vulnerability_db" in values:
+        values["vulnerability_db"] = _vulnerability_db(values["vulnerability_db"], source)
+        values["vulnerability_db_source"] = source
+    policy = ScanPolicy(**values)
     if policy.severity not in SEVERITIES:
         raise PipelineInputError(
             f"{source} [scan]: severity {policy.severity!r} unknown; allowed: {', '.join(SEVERITIES)}"
         )
     return policy
+
+
+def _vulnerability_db(value: str, source: str) -> str:
+    """[scan] vulnerability_db: "none", or OCI repositories (comma-separated, as Trivy's --db-repository)."""
+    if value == NO_VULNERABILITY_DB:
+        return value
+    repositories = [repository.strip() for repository in value.split(",")]
+    for repository in repositories:
+        if not _DB_REPOSITORY.fullmatch(repository):
+            raise PipelineInputError(
+                f"{source} [scan]: vulnerability_db {repository!r} unknown; allowed: \"none\" or OCI repositories "
+                f"host/path:tag, comma-separated (e.g. \"ghcr.io/aquasecurity/trivy-db:2\")"
+            )
+    return ",".join(repositories)
 
 
 def _builder_packages(table: Any, source: str) -> dict[str, tuple[str, ...]]:
@@ -335,7 +371,7 @@ def _names(table: Mapping[str, Any], key: str, source: str, section: str) -> tup
 def apply_overlay(ctx: Context, text: str, *, source: str) -> Context:
     """Apply overlay TOML text (format: container/overlays/offline.toml); per-key images win over [mirror]."""
     data = _parse_toml(text, source)
-    _check_keys(data, source, "", optional=("mirror", "images", "tools"))
+    _check_keys(data, source, "", optional=("mirror", "images", "tools", "scan"))
     images = dict(ctx.images)
     if "mirror" in data:
         mirror = _table(data, "mirror", source)
@@ -355,7 +391,14 @@ def apply_overlay(ctx: Context, text: str, *, source: str) -> Context:
             )
         images[key] = _image(entry, source, key, allow_inline_digest=False)
     tools = _string_map(data.get("tools", {}), source, "tools")
-    return apply_overrides(dataclasses.replace(ctx, images=images), tools=tools, source=source)
+    scan = ctx.scan
+    if "scan" in data:
+        # A site says where its vulnerability database is; the gate itself (severity, ignores) is not a site's.
+        table = _table(data, "scan", source)
+        _check_keys(table, source, "scan", required=("vulnerability_db",))
+        repositories = _vulnerability_db(_string(table, "vulnerability_db", source, "scan"), source)
+        scan = dataclasses.replace(scan, vulnerability_db=repositories, vulnerability_db_source=source)
+    return apply_overrides(dataclasses.replace(ctx, images=images, scan=scan), tools=tools, source=source)
 
 
 def apply_overrides(

@@ -11,3 +11,7 @@ class CheckFailed(RuntimeError):
 
 class BuildFailed(RuntimeError):
     """A stage of build-all failed: names it (and why), the stages skipped for it and those that passed."""
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The configured vulnerability database could not be downloaded: where from, and what to do instead."""

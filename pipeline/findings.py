@@ -83,17 +83,29 @@ def findings_table(findings: list[Finding]) -> str:
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
 
 
-def gate(name: str, findings: list[Finding], threshold: str) -> str:
-    """Raise ScanBlocked naming `name` and tabulating what blocks it; otherwise a one-line summary."""
+def gate(name: str, findings: list[Finding], threshold: str, not_checked: str = "") -> str:
+    """Raise ScanBlocked naming `name` and tabulating what blocks it; otherwise a one-line summary.
+
+    `not_checked` (the line saying vulnerabilities were not checked, and why) ends the first line either way.
+    """
     blocked = blocking(findings, threshold)
     counts = Counter(finding.severity for finding in findings)
     summary = ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s]) or "no findings"
+    note = f"; {not_checked}" if not_checked else ""
     if blocked:
         raise ScanBlocked(
             f"scan of {name}: {len(blocked)} finding(s) at or above {threshold} block it "
-            f"(accept one on purpose in the [scan] ignore_file):\n{findings_table(blocked)}"
+            f"(accept one on purpose in the [scan] ignore_file){note}:\n{findings_table(blocked)}"
         )
-    return f"scan of {name}: passed at {threshold} ({summary})"
+    return f"scan of {name}: passed at {threshold} ({summary}){note}"
+
+
+def publish_refusal(names: list[str], not_checked: str) -> str:
+    """The one line publish fails with when the images' vulnerabilities would not be checked."""
+    return (
+        f"publish of {', '.join(names)} refused, nothing pushed: {not_checked}; "
+        "pass --trivy-db DIR or point [scan] vulnerability_db at a database mirror"
+    )
 
 
 def sarif_summary(sarif_text: str) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from .publish import (
     Username,
 )  # fmt: skip
 from .release import Release
-from .report import BuildReport
+from .report import BuildReport, ScanSummary
 from .rust import CargoRun, Rust, SccacheRedisPassword, SccacheRedisService
 from .scan import IgnoreFile, Scan, ScanReport, TrivyDatabase
 from .stage import Stage
@@ -342,6 +342,7 @@ class Dynamo(Stage):
             )
         report = BuildReport.merge(steps)
         report.stages, report.image_bytes, report.session_start = graph.outcomes, image_bytes, session_start
+        report.scans = {name: ScanSummary(scan.passed, scan.vulnerabilities_not_checked) for name, scan in scans.items()}
         report.wall_seconds = time.monotonic() - wall
         dist = dist.with_new_file("build-report.json", report.to_json()).with_new_file(
             "build-report.md", report.to_markdown()
@@ -449,15 +450,20 @@ class Dynamo(Stage):
         Without --name, every image build-all builds (--frameworks, --index-url and --index as for
         build-all); nothing is pushed unless all pass the scan.
         """
+        from .graph import SIDE_IMAGES, runtime_image_name
+
         if bool(name) != bool(variants):
             raise PipelineInputError("--name and --variants go together")
+        publisher = self.publisher(
+            registry, username, password, registry_service, sign_key, sign_password, trivy_db, ignore_file
+        )
+        names = [name] if name else [*(runtime_image_name(*runtime) for runtime in await self._runtimes(frameworks)),
+                                     *SIDE_IMAGES]  # fmt: skip
+        await publisher.refuse_unchecked(names)  # before anything is built
         if name:
             images = [NamedImage(name=name, variants=variants)]
         else:
             images = await self._built_images(sha, frameworks, index_url, index)
-        publisher = self.publisher(
-            registry, username, password, registry_service, sign_key, sign_password, trivy_db, ignore_file
-        )
         return await publisher.images(images, sha, branch, dry_run=dry_run)
 
     @function(cache="never")

@@ -1,6 +1,7 @@
 """The publish stage: scan every image, then push it in Dynamo's tag scheme, sign it, and promote by digest.
 
-Nothing is pushed unless every image passes the scan gate. Each image goes out once per tag, as one
+Nothing is pushed unless every image passes the scan gate, and nothing at all where the scans cannot
+check vulnerabilities ([scan] vulnerability_db = "none" and no --trivy-db). Each image goes out once per tag, as one
 multi-platform manifest when it has more than one platform variant, annotated with its provenance
 (source, revision, context digest, builder) and, given a key, signed with cosign. A promotion copies
 a published digest to another repository or tag: a release without a rebuild.
@@ -18,7 +19,7 @@ from modules.cosign import Cosign, build_cosign
 from modules.registry import RegistryAccess, registry_host
 
 from .errors import PipelineInputError
-from .findings import ScanBlocked
+from .findings import ScanBlocked, publish_refusal
 from .refs import DigestRef, check_repository, provenance, publish_plan, split_target, tagged, variant_tags
 from .scan import IgnoreFile, Scan, ScanReport, TrivyDatabase
 from .stage import Stage
@@ -85,6 +86,12 @@ class Publish(Stage):
         golang = ctx.image("golang_operator").pinned
         return Cosign(build_cosign(golang, ctx.tools["cosign"]), golang)
 
+    async def refuse_unchecked(self, names: list[str]) -> None:
+        """Fail naming the images and the setting when their scans would not check vulnerabilities."""
+        ctx = await self._context()
+        if self.trivy_db is None and not ctx.scan.checks_vulnerabilities:
+            raise PipelineInputError(publish_refusal(names, ctx.scan.not_checked))
+
     async def _scan_all(self, images: list[NamedImage]) -> tuple[list[ScanReport], list[str]]:
         """Scan every variant of every image; the reports and each variant's platform."""
         scan = Scan(**self.inputs(), trivy_db=self.trivy_db, ignore_file=self.ignore_file)
@@ -113,6 +120,7 @@ class Publish(Stage):
         refs = {image.name: [tagged(repository, tag) for tag in variant_tags(image.name, sha, branch or None, ctx)]
                 for image in images}  # fmt: skip
         access = await self._access(repository)
+        await self.refuse_unchecked([image.name for image in images])  # the gate must check for real
         reports, platforms = await self._scan_all(images)
         report_dir = dag.directory()
         for report in reports:

@@ -117,13 +117,29 @@ class StageOutcome:
         return entry
 
 
+@dataclass(frozen=True)
+class ScanSummary:
+    """One image's scan in build-all's report: whether it passed, and whether vulnerabilities were checked."""
+
+    passed: bool
+    not_checked: str = ""  # empty when vulnerabilities were checked; else why not
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        entry: dict[str, Any] = {"passed": self.passed, "vulnerabilities_checked": not self.not_checked}
+        if self.not_checked:
+            entry["note"] = self.not_checked
+        return entry
+
+
 @dataclass
 class BuildReport:
-    """Steps in the order they finished; for build-all also its stages' outcomes and image sizes."""
+    """Steps in the order they finished; for build-all also its stages' outcomes, image sizes and scans."""
 
     steps: list[Step] = field(default_factory=list)
     stages: list[StageOutcome] = field(default_factory=list)
     image_bytes: dict[str, int] = field(default_factory=dict)
+    scans: dict[str, ScanSummary] = field(default_factory=dict)
     session_start: float | None = None
     wall_seconds: float | None = None
 
@@ -160,6 +176,8 @@ class BuildReport:
             data["stages"] = [stage.as_dict(self.session_start) for stage in self.stages]
         if self.image_bytes:
             data["images"] = {name: {"bytes": size} for name, size in sorted(self.image_bytes.items())}
+        if self.scans:
+            data["scans"] = {name: scan.as_dict() for name, scan in sorted(self.scans.items())}
         data["steps"] = [step.as_dict(self.session_start) for step in self.steps]
         data["total_seconds"] = round(sum(step.seconds for step in self.steps), 3)
         data["sccache"] = self._this_run_caches().as_dict() | {"location": ""}
@@ -201,6 +219,11 @@ class BuildReport:
             lines.append(f"| {step.name} | {step.seconds:.1f} | {_cached_cell(step.ran_at, self.session_start)} | {counters} |")
         totals = self._this_run_caches()
         lines += ["", f"sccache in this run: {totals.hits} hits, {totals.misses} misses."]
+        if self.scans:
+            lines += ["", "## Scans", "", "| image | gate | vulnerabilities |", "|---|---|---|"]
+            for name, scan in sorted(self.scans.items()):
+                checked = scan.not_checked or "checked"
+                lines.append(f"| {name} | {'passed' if scan.passed else 'blocked'} | {checked} |")
         problems = [stage for stage in self.stages if stage.error]
         if problems:
             lines += ["", "## Failures", ""]

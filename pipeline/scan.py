@@ -2,7 +2,9 @@
 
 `dagger call scan image --container=... --name=operator` returns a ScanReport (Trivy JSON, SARIF,
 a CycloneDX SBOM, and the gate's verdict); `... gate` fails with a table of what blocks it.
-Images are scanned from their tarballs: nothing is pushed to be scanned.
+Images are scanned from their tarballs: nothing is pushed to be scanned. The vulnerability database
+is --trivy-db when given, else downloaded from [scan] vulnerability_db; with `vulnerability_db =
+"none"` scans check secrets and list packages only, and their reports say vulnerabilities were not checked.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from typing import Annotated
 import dagger
 from dagger import Doc, dag, field, function, object_type
 
-from modules.trivy import REPORT_JSON, REPORT_SARIF, SBOM_CYCLONEDX, Trivy, download_database
+from modules.trivy import DOWNLOAD_FAILED, REPORT_JSON, REPORT_SARIF, SBOM_CYCLONEDX, Trivy, download_database
 
-from .errors import PipelineInputError
+from .errors import DatabaseUnavailable, PipelineInputError
 from .findings import ScanBlocked, findings_from_trivy, findings_table, gate
 from .stage import Stage
 
@@ -24,7 +26,7 @@ MODULE_ROOT = Path(__file__).resolve().parent.parent
 
 TrivyDatabase = Annotated[
     dagger.Directory | None,
-    Doc("Trivy database (trivy.db and metadata.json); default: the public one, refreshed at most daily"),
+    Doc("Trivy database (trivy.db and metadata.json); default: [scan] vulnerability_db's, refreshed at most daily"),
 ]
 IgnoreFile = Annotated[dagger.File | None, Doc("Accepted findings (.trivyignore format); default: [scan] ignore_file")]
 
@@ -41,6 +43,9 @@ class ScanReport:
     report: Annotated[dagger.File, Doc("Trivy's JSON report (every package listed)")] = field()
     sarif: Annotated[dagger.File, Doc("The findings as SARIF (code-scanning upload)")] = field()
     sbom: Annotated[dagger.File, Doc("CycloneDX SBOM")] = field()
+    vulnerabilities_not_checked: Annotated[
+        str, Doc("Empty when vulnerabilities were checked; else why not (the [scan] setting and its file)")
+    ] = field(default="")
 
     @function
     def gate(self) -> str:
@@ -67,8 +72,9 @@ class Scan(Stage):
     trivy_db: TrivyDatabase = None
     ignore_file: IgnoreFile = None
 
-    async def _trivy(self) -> tuple[Trivy, str]:
-        """Trivy at the context's image, its database, the ignore file; and the severity threshold."""
+    async def _trivy(self) -> tuple[Trivy, str, str]:
+        """Trivy at the context's image, its database, the ignore file; the severity threshold; and, when
+        there is no database, the line saying vulnerabilities are not checked."""
         ctx = await self._context()
         ignore = self.ignore_file
         if ignore is None and ctx.scan.ignore_file:
@@ -77,19 +83,32 @@ class Scan(Stage):
                 raise PipelineInputError(f"{ctx.source} [scan] ignore_file: {ctx.scan.ignore_file} not found")
             ignore = dag.directory().with_new_file("trivyignore", path.read_text()).file("trivyignore")
         trivy_image = ctx.image("trivy").pinned
-        database = self.trivy_db if self.trivy_db is not None else download_database(trivy_image)
-        return Trivy(trivy_image, database, ignore), ctx.scan.severity
+        if self.trivy_db is not None:  # a given database always wins
+            return Trivy(trivy_image, self.trivy_db, ignore), ctx.scan.severity, ""
+        if not ctx.scan.checks_vulnerabilities:
+            return Trivy(trivy_image, None, ignore), ctx.scan.severity, ctx.scan.not_checked
+        database = download_database(trivy_image, ctx.scan.vulnerability_db)
+        try:
+            await database.sync()
+        except dagger.ExecError as err:
+            lines = [line for line in err.stderr.splitlines() if line.startswith(DOWNLOAD_FAILED)]
+            raise DatabaseUnavailable(
+                f"{lines[0] if lines else DOWNLOAD_FAILED + ' ' + ctx.scan.vulnerability_db}; pass --trivy-db DIR "
+                f"or set [scan] vulnerability_db (a mirror, or \"none\") in {ctx.scan.vulnerability_db_source or ctx.source}"
+            ) from None
+        return Trivy(trivy_image, database, ignore), ctx.scan.severity, ""
 
     @staticmethod
-    async def _report(name: str, threshold: str, reports: dagger.Directory) -> ScanReport:
+    async def _report(name: str, threshold: str, reports: dagger.Directory, not_checked: str) -> ScanReport:
         findings = findings_from_trivy(json.loads(await reports.file(REPORT_JSON).contents()))
         try:
-            verdict, passed = gate(name, findings, threshold), True
+            verdict, passed = gate(name, findings, threshold, not_checked), True
         except ScanBlocked as blocked:
             verdict, passed = str(blocked), False
         return ScanReport(
             name=name, threshold=threshold, passed=passed, verdict=verdict, findings=findings_table(findings),
             report=reports.file(REPORT_JSON), sarif=reports.file(REPORT_SARIF), sbom=reports.file(SBOM_CYCLONEDX),
+            vulnerabilities_not_checked=not_checked,
         )  # fmt: skip
 
     @function(cache="24h")
@@ -99,16 +118,19 @@ class Scan(Stage):
         name: Annotated[str, Doc("Its name in reports and errors, e.g. vllm-runtime-cuda12.9")],
     ) -> ScanReport:
         """Scan one image from its OCI tarball: OS packages, language packages and secrets in its layers."""
-        trivy, threshold = await self._trivy()
-        return await self._report(name, threshold, trivy.scan_image(container.as_tarball()))
+        trivy, threshold, not_checked = await self._trivy()
+        return await self._report(name, threshold, trivy.scan_image(container.as_tarball()), not_checked)
 
     @function(cache="24h")
     async def source_tree(self) -> ScanReport:
         """Scan the checkout: lock files (Cargo.lock, uv.lock, go.sum) for vulnerabilities, every file for secrets."""
-        trivy, threshold = await self._trivy()
-        return await self._report("source", threshold, trivy.scan_directory(self.source))
+        trivy, threshold, not_checked = await self._trivy()
+        return await self._report("source", threshold, trivy.scan_directory(self.source), not_checked)
 
     @function(cache="24h")
     async def database(self) -> dagger.Directory:
-        """The vulnerability database scans read (the given one, or today's download)."""
-        return (await self._trivy())[0].database
+        """The vulnerability database scans read (the given one, or today's download); fails when there is none."""
+        trivy, _, not_checked = await self._trivy()
+        if trivy.database is None:
+            raise PipelineInputError(f"no vulnerability database: {not_checked}")
+        return trivy.database
