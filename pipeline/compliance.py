@@ -22,8 +22,11 @@ from modules.system_packages import with_system_packages
 from . import attributions as attr
 from .deny import ADVISORIES
 from .errors import CheckFailed, PipelineInputError
+from .image import Image, IndexService, IndexUrl
 from .lockfiles import ERROR, Finding, Project, find_projects, report, static_findings
 from .stage import Stage
+
+AttributedFrameworks = Annotated[list[str] | None, Doc("Runtime images to attribute, one per framework; default: dynamo")]
 
 SOURCE_DIR = "/src"
 DENY_CONFIG = "deny.toml"
@@ -462,7 +465,6 @@ class Compliance(Stage):
     ) -> dict[str, dagger.Container]:
         """The images whose attributions are committed: one runtime per framework (default: dynamo)
         and the frontend, built by the Image stage, by container name (<framework>-runtime, frontend)."""
-        from .image import Image
 
         ctx = await self._context()
         frameworks = frameworks or ["dynamo"]
@@ -476,9 +478,9 @@ class Compliance(Stage):
     @function
     async def image_attributions(
         self,
-        frameworks: Annotated[list[str] | None, Doc("Runtime images to attribute, one per framework; default: dynamo")] = None,
-        index_url: Annotated[str, Doc("Python index the images install from; empty: the context's")] = "",
-        index: Annotated[dagger.Service | None, Doc("Service serving that index (a local mirror)")] = None,
+        frameworks: AttributedFrameworks = None,
+        index_url: IndexUrl = "",
+        index: IndexService = None,
     ) -> dagger.Directory:
         """ATTRIBUTIONS-Python.md (the Python distributions of the runtime images) and
         ATTRIBUTIONS-container-<name>.md (OS and Python packages) of each runtime image and the
@@ -494,9 +496,9 @@ class Compliance(Stage):
     @function
     async def image_attribution_changes(
         self,
-        frameworks: Annotated[list[str] | None, Doc("Runtime images to attribute, one per framework; default: dynamo")] = None,
-        index_url: Annotated[str, Doc("Python index the images install from; empty: the context's")] = "",
-        index: Annotated[dagger.Service | None, Doc("Service serving that index (a local mirror)")] = None,
+        frameworks: AttributedFrameworks = None,
+        index_url: IndexUrl = "",
+        index: IndexService = None,
     ) -> str:
         """What differs between the committed ATTRIBUTIONS-Python.md / ATTRIBUTIONS-container-*.md and
         the images as built now, one line per package."""
@@ -507,9 +509,9 @@ class Compliance(Stage):
     @check
     async def image_attributions_current(
         self,
-        frameworks: Annotated[list[str] | None, Doc("Runtime images to attribute, one per framework; default: dynamo")] = None,
-        index_url: Annotated[str, Doc("Python index the images install from; empty: the context's")] = "",
-        index: Annotated[dagger.Service | None, Doc("Service serving that index (a local mirror)")] = None,
+        frameworks: AttributedFrameworks = None,
+        index_url: IndexUrl = "",
+        index: IndexService = None,
     ) -> None:
         """Fail when a committed Python or container attribution file differs from the images, naming each package."""
         changed = await self.image_attribution_changes(frameworks, index_url, index)

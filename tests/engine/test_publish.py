@@ -141,8 +141,8 @@ def publisher(dag, running: Registry, db: dagger.Directory, **kwargs) -> Publish
     )  # fmt: skip
 
 
-async def registry_api(dag, ctx: Context, registry: Registry, repo: str, ref: str) -> dict:
-    """What `repo:ref` resolves to in the registry, read over the service binding."""
+async def registry_api(dag, ctx: Context, registry: Registry, repo: str, ref: str, port: int = PORT) -> dict:
+    """What `repo:ref` resolves to in the registry listening on `port`, read over the service binding."""
     output = await (
         dag.container()
         .from_(ctx.image("python").pinned)
@@ -150,7 +150,7 @@ async def registry_api(dag, ctx: Context, registry: Registry, repo: str, ref: st
         .with_env_variable("REGISTRY_USERNAME", USER)
         .with_secret_variable("REGISTRY_PASSWORD", registry.secret)
         .with_env_variable("CACHE_BUSTER", uuid.uuid4().hex)
-        .with_exec(["python3", "-c", REGISTRY_API, f"registry:{PORT}", repo, ref])
+        .with_exec(["python3", "-c", REGISTRY_API, f"registry:{port}", repo, ref])
         .stdout()
     )
     return json.loads(output)

@@ -14,7 +14,7 @@ from modules.registry import debian_registry, htpasswd_file
 from pipeline import Dynamo
 from pipeline.errors import PipelineInputError
 from pipeline.publish import NamedImage
-from tests.engine.test_publish import REGISTRY_API, USER, Registry, publisher
+from tests.engine.test_publish import USER, Registry, publisher, registry_api
 
 PORT = 5002  # not the publish tests' registry: each file runs alone
 HOST = f"localhost:{PORT}"
@@ -45,21 +45,6 @@ async def signing(dag, offline_context) -> dict:
             "password": password, "public_key": keys.file("cosign.pub")}  # fmt: skip
 
 
-async def manifest(dag, ctx, registry: Registry, repo: str, ref: str) -> dict:
-    """What repo:ref resolves to in the registry (status and Docker-Content-Digest)."""
-    output = await (
-        dag.container()
-        .from_(ctx.image("python").pinned)
-        .with_service_binding("registry", registry.service)
-        .with_env_variable("REGISTRY_USERNAME", USER)
-        .with_secret_variable("REGISTRY_PASSWORD", registry.secret)
-        .with_env_variable("CACHE_BUSTER", uuid.uuid4().hex)
-        .with_exec(["python3", "-c", REGISTRY_API, f"registry:{PORT}", repo, ref])
-        .stdout()
-    )
-    return json.loads(output)
-
-
 async def test_release_promotes_by_digest_with_signatures(dag, offline_context, registry, signing, clean_db, dynamo: Dynamo):
     nonce = uuid.uuid4().hex
     image = dag.container().with_new_file("/release-nonce", nonce)  # a one-file image: nothing to build
@@ -74,11 +59,11 @@ async def test_release_promotes_by_digest_with_signatures(dag, offline_context, 
     plan = await release.promote([ref], RC_TAG, dry_run=True, **access)
     assert f"copy {HOST}/ai-dynamo/dynamo@{digest} -> {HOST}/{RELEASED}:1.1.0rc0" in plan.splitlines()
     assert f"not published, not released: {SHA}-frontend -> ai-dynamo/dynamo-frontend:1.1.0rc0" in plan
-    assert (await manifest(dag, offline_context, registry, RELEASED, "1.1.0rc0"))["status"] == 404  # touched nothing
+    assert (await registry_api(dag, offline_context, registry, RELEASED, "1.1.0rc0", PORT))["status"] == 404  # touched nothing
 
     done = await release.promote([ref], RC_TAG, **access)
     assert f"copied {HOST}/ai-dynamo/dynamo@{digest} -> {HOST}/{RELEASED}:1.1.0rc0@{digest}" in done.splitlines()
-    seen = await manifest(dag, offline_context, registry, RELEASED, "1.1.0rc0")
+    seen = await registry_api(dag, offline_context, registry, RELEASED, "1.1.0rc0", PORT)
     assert seen["status"] == 200 and seen["digest"] == digest  # the very digest, not a rebuild
     pulled = (
         dag.container()
