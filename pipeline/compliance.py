@@ -35,7 +35,7 @@ ADVISORY_DB_PATH = "/tmp/advisory-dbs"  # cargo-deny clones each database into <
 GOMODCACHE = "/go/pkg/mod"
 PROBE = Path(__file__).resolve().parent / "installed_probe.py"
 # First-party distributions and crates are not third-party attributions.
-FIRST_PARTY_PYTHON = {"ai-dynamo", "ai-dynamo-runtime"}
+FIRST_PARTY_PYTHON = {"ai-dynamo", "ai-dynamo-runtime", "gpu-memory-service"}  # Dynamo's own distributions
 
 # Prints each package's license files as \x1e<key>\x1f<file name>\n<text>, read from its source
 # directory (on a cache volume, so within this exec). Input lines: key<TAB>directory[<TAB>extra file].
