@@ -103,7 +103,9 @@ def split_target(target: str) -> tuple[str, str]:
 
 def context_digest(ctx: Context) -> str:
     """sha256 of the resolved context (versions and pinned images after overlays): which pins built it."""
-    pins = {key: value for key, value in ctx.as_dict().items() if key != "source"}  # where it was read is no pin
+    # Where the context, or one of its settings, was read is no pin: the same pins from another path agree.
+    pins = {key: value for key, value in ctx.as_dict().items() if key != "source"}
+    pins["scan"] = {key: value for key, value in pins["scan"].items() if key != "vulnerability_db_source"}
     text = json.dumps(pins, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 

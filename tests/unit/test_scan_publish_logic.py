@@ -161,6 +161,9 @@ def test_provenance_names_source_revision_context_and_builder() -> None:
     overlaid = load_context(overlay=REPO / "container" / "overlays" / "offline.toml")
     assert context_digest(overlaid) != context_digest(ctx)  # other pins, another digest
     assert context_digest(dataclasses.replace(ctx, source="elsewhere.toml")) == context_digest(ctx)
+    # The same overlay read from another path (the module reads its copy): the same pins, the same digest.
+    moved = dataclasses.replace(overlaid, scan=dataclasses.replace(overlaid.scan, vulnerability_db_source="/copy.toml"))
+    assert context_digest(moved) == context_digest(overlaid)
     plan = publish_plan(["r/x:a", "r/x:b"], ["linux/amd64", "linux/arm64"], annotations, False, "HIGH")
     assert "push r/x:a (linux/amd64, linux/arm64)" in plan.splitlines()
     assert f"annotate {REVISION_ANNOTATION}={SHA}" in plan.splitlines()
