@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import uuid
 
-import dagger
 import pytest
 
 from modules.registry import debian_registry, htpasswd_file

@@ -11,6 +11,15 @@ from pipeline.versions import VersionPin, VersionPolicy, glob_match, read_versio
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mini-dynamo"
 POLICY = load_context().versions
+# The example's independently versioned packages, as upstream's (everything else is 1.1.0).
+INDEPENDENT_PINS = {
+    "lib/bindings/python/codegen/Cargo.toml:package.version = 0.1.0",
+    "Cargo.lock:package[dynamo-codegen].version = 0.1.0",
+    "benchmarks/pyproject.toml:project.version = 0.1.0",
+    "lib/gpu_memory_service/pyproject.toml:project.version = 0.9.0",
+    "deploy/inference-gateway/standalone/helm/dynamo-gaie/Chart.yaml:version = 0.2.0",
+    "deploy/inference-gateway/standalone/helm/dynamo-gaie/Chart.yaml:appVersion = 1.16.0",
+}
 
 
 def skewed_pins(root: Path) -> list[VersionPin]:
@@ -55,14 +64,7 @@ def test_example_workspace_pins_cover_every_version_file():
     }
     # Framework extras (vllm==0.19.1, …) have their own versions and must not be read as project pins;
     # only the independently versioned packages (and references to them) differ from 1.1.0.
-    assert {str(pin) for pin in read_versions(EXAMPLE) if pin.version != "1.1.0"} == {
-        "lib/bindings/python/codegen/Cargo.toml:package.version = 0.1.0",
-        "Cargo.lock:package[dynamo-codegen].version = 0.1.0",
-        "benchmarks/pyproject.toml:project.version = 0.1.0",
-        "lib/gpu_memory_service/pyproject.toml:project.version = 0.9.0",
-        "deploy/inference-gateway/standalone/helm/dynamo-gaie/Chart.yaml:version = 0.2.0",
-        "deploy/inference-gateway/standalone/helm/dynamo-gaie/Chart.yaml:appVersion = 1.16.0",
-    }
+    assert {str(pin) for pin in read_versions(EXAMPLE) if pin.version != "1.1.0"} == INDEPENDENT_PINS
 
 
 def test_copy_without_build_outputs_reads_the_same_pins(workspace):
@@ -215,14 +217,7 @@ def test_independent_crate_bump_must_reach_the_lock(workspace):
 
 def test_without_the_independent_declarations_upstreams_five_false_alarms_come_back(workspace):
     everything_follows = VersionPolicy(follow=POLICY.follow, independent=())
-    assert {str(pin) for pin in (item.pin for item in skew(read_versions(workspace), everything_follows))} == {
-        "lib/bindings/python/codegen/Cargo.toml:package.version = 0.1.0",
-        "Cargo.lock:package[dynamo-codegen].version = 0.1.0",
-        "benchmarks/pyproject.toml:project.version = 0.1.0",
-        "lib/gpu_memory_service/pyproject.toml:project.version = 0.9.0",
-        "deploy/inference-gateway/standalone/helm/dynamo-gaie/Chart.yaml:version = 0.2.0",
-        "deploy/inference-gateway/standalone/helm/dynamo-gaie/Chart.yaml:appVersion = 1.16.0",
-    }
+    assert {str(pin) for pin in (item.pin for item in skew(read_versions(workspace), everything_follows))} == INDEPENDENT_PINS
 
 
 def test_pin_file_in_no_glob_is_named(workspace):
