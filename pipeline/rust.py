@@ -146,14 +146,17 @@ os.replace(state_path + ".tmp", state_path)
 """
 
 
-def in_target_dir(command: list[str], collect: str = "") -> list[str]:
-    """One exec: lock the shared target directory, set source mtimes, run `command`, then `collect`.
+def in_target_dir(command: list[str], collect: str = "", clean: bool = False) -> list[str]:
+    """One exec: lock the shared target directory, set source mtimes, run `command`, then `collect`;
+    with `clean`, empty the target directory first.
 
-    The lock spans all three, so a concurrent build of another source state cannot slip between
-    the mtimes and cargo's freshness check.
+    The lock spans all of it, so a concurrent build of another source state cannot slip between
+    the mtimes (or the clean) and cargo's freshness check.
     """
+    empty = 'find "$CARGO_TARGET_DIR" -mindepth 1 ! -name .pipeline.lock -delete\n' if clean else ""
     script = (
         'set -eu\nexec 9>"$CARGO_TARGET_DIR/.pipeline.lock"\nflock 9\n'
+        f"{empty}"
         f'"{TOOLS_PREFIX}/bin/python" -c \'{_SOURCE_MTIMES}\' {SOURCE_DIR} "$CARGO_TARGET_DIR/.pipeline-sources.json"\n'
         f'"$@"\n{collect}\n'
     )
@@ -279,11 +282,12 @@ class Rust(Stage):
         collect: str | None,
         sccache_redis: dagger.Service | None,
         sccache_redis_password: dagger.Secret | None,
+        clean: bool = False,
     ) -> CargoRun:
         """Run a cargo command in the root workspace; `collect` copies its artifacts to OUT_DIR in the same exec."""
         builder = await self._builder(sccache_redis, sccache_redis_password, self._cargo_source())
         builder = await self._with_target_dir(builder, ".")
-        ran = builder.with_exec(with_sccache_stats(in_target_dir(command, collect or "")))
+        ran = builder.with_exec(with_sccache_stats(in_target_dir(command, collect or "", clean)))
         report = BuildReport([await sccache_step(name, ran)])
         output = await ran.stdout() + await ran.stderr()
         artifacts = ran.directory(OUT_DIR) if collect else dag.directory()
@@ -297,6 +301,9 @@ class Rust(Stage):
         profile: Profile = "release",
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
+        clean: Annotated[
+            bool, Doc("Empty the target directory first, in the build's own locked exec; sccache is kept")
+        ] = False,
     ) -> CargoRun:
         """Build the Rust workspace; artifacts are the top-level binaries and libraries."""
         features = features or []
@@ -308,7 +315,7 @@ class Rust(Stage):
         if features:
             command += ["--features", ",".join(features)]
         collect = _COLLECT_ARTIFACTS.format(out=OUT_DIR, dir=f"{TARGET_DIR}/{target}/{profile_dir(profile)}")
-        return await self._cargo("cargo build", command, collect, sccache_redis, sccache_redis_password)
+        return await self._cargo("cargo build", command, collect, sccache_redis, sccache_redis_password, clean)
 
     @function
     async def test(

@@ -11,7 +11,6 @@ import dagger
 
 from pipeline import Dynamo
 from pipeline.errors import PipelineInputError
-from pipeline.rust import Rust
 
 
 async def touched(dynamo: Dynamo) -> Dynamo:
@@ -20,14 +19,6 @@ async def touched(dynamo: Dynamo) -> Dynamo:
     text = await dynamo.source.file(path).contents()
     edited = dynamo.source.with_new_file(path, f"{text}\n// touched {uuid.uuid4().hex}\n")
     return Dynamo(source=edited, overlay=dynamo.overlay)
-
-
-async def wipe_target_dir(rust: Rust) -> None:
-    """Empty the cached target directory, holding the lock builds take (as if the engine lost it)."""
-    await (await rust.builder()).with_exec(
-        ["sh", "-c", 'flock "$CARGO_TARGET_DIR/.pipeline.lock" '
-         'find "$CARGO_TARGET_DIR" -mindepth 1 ! -name .pipeline.lock -delete']
-    ).sync()
 
 
 async def test_build_then_incremental_rebuild_compiles_only_the_edited_crates(dynamo: Dynamo) -> None:
@@ -46,12 +37,15 @@ async def test_build_then_incremental_rebuild_compiles_only_the_edited_crates(dy
 
 
 async def test_sccache_serves_unchanged_crates_after_the_target_dir_is_lost(dynamo: Dynamo) -> None:
-    """With the target directory gone (GC, a new machine), sccache still has the untouched crates."""
+    """With the target directory gone (GC, a new machine, `--clean`), sccache still has the untouched
+    crates. The clean is in the build's own exec: a build of another source state running in the
+    engine meanwhile cannot refill the directory between a separate wipe and the build."""
     await dynamo.rust().build()
     edited = await touched(dynamo)
-    await wipe_target_dir(edited.rust())
-    stats = json.loads((await edited.rust().build()).report)["sccache"]
+    run = await edited.rust().build(clean=True)
+    stats = json.loads(run.report)["sccache"]
     assert stats["hits"] > 0 and stats["misses"] > 0, stats
+    assert "dynamo-run" in await run.artifacts.entries()
 
 
 async def test_an_older_source_state_is_rebuilt_not_taken_from_the_target_dir(dynamo: Dynamo, dag, offline_context) -> None:
@@ -206,12 +200,10 @@ async def test_sccache_redis_backend_with_a_secret_password(dynamo: Dynamo, dag,
     # Started here, so both builds talk to one Redis instance and its memory.
     await redis.start()
     try:
-        # The target directory is wiped before each build, so only Redis can serve the crates.
+        # Each build empties the target directory first, so only Redis can serve the crates.
         first_source, second_source = await touched(dynamo), await touched(dynamo)
-        await wipe_target_dir(first_source.rust())
-        first = await first_source.rust().build(sccache_redis=redis, sccache_redis_password=password)
-        await wipe_target_dir(second_source.rust())
-        second = await second_source.rust().build(sccache_redis=redis, sccache_redis_password=password)
+        first = await first_source.rust().build(sccache_redis=redis, sccache_redis_password=password, clean=True)
+        second = await second_source.rust().build(sccache_redis=redis, sccache_redis_password=password, clean=True)
     finally:
         await redis.stop()
     first_stats = json.loads(first.report)["steps"][0]["sccache"]
