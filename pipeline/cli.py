@@ -239,6 +239,9 @@ def build_all(
         bool,
         typer.Option("--stand-in-index", help="offline: framework packages from the local engine's stand-in index"),
     ] = False,
+    profile: Annotated[
+        str, typer.Option("--profile", help="Cargo profile of the Rust build, wheels and EPP library (release, dev, ...)")
+    ] = "release",
 ) -> None:
     """Run the module's build-all in client mode (the local engine when it is up) and export it.
 
@@ -268,7 +271,10 @@ def build_all(
     for name in frameworks or []:
         ctx.framework(name)  # unknown: one line with the allowed names
     commit_sha = commit_sha or _git_head(source)
-    options = {"frameworks": frameworks, "trivy_db": trivy_db, "index_url": index_url, "stand_in_index": stand_in_index}
+    options = {
+        "frameworks": frameworks, "trivy_db": trivy_db, "index_url": index_url, "stand_in_index": stand_in_index,
+        "profile": profile,
+    }
     exported, failure = asyncio.run(_export_build_all(source.resolve(), overlay, commit_sha, output.resolve(), options))
     typer.echo(f"build-all ({commit_sha or 'no commit'}) -> {exported}")
     if trivy_db is None and not ctx.scan.checks_vulnerabilities:
@@ -306,7 +312,7 @@ async def _export_build_all(
             index, index_url = stand_in_index(await dynamo._context()), INDEX_URL
         trivy_db = dag.host().directory(str(options["trivy_db"])) if options["trivy_db"] else None
         scan = dynamo.scan(trivy_db)
-        built = await dynamo._graph(commit_sha, options["frameworks"], index_url, index, scan, everything=True, cache={})
+        built = await dynamo._graph(commit_sha, options["frameworks"], index_url, index, scan, True, {}, options["profile"])
         exported = await built.dist.export(str(output))
         failure = failure_summary(built.report.stages) if built.report.failed else ""
         return exported, failure

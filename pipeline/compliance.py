@@ -15,6 +15,7 @@ from typing import Annotated
 import dagger
 from dagger import Doc, ReturnType, check, dag, function, object_type
 
+from modules.cache import cache_volume
 from modules.python_tools import PythonTools
 from modules.rust_toolchain import CARGO_HOME, RustToolchain
 from modules.system_packages import with_system_packages
@@ -31,6 +32,7 @@ AttributedFrameworks = Annotated[list[str] | None, Doc("Runtime images to attrib
 SOURCE_DIR = "/src"
 DENY_CONFIG = "deny.toml"
 DENY_ROOT = "/opt/cargo-deny"
+DENY_TARGET_DIR = "/var/cache/cargo-deny-target"
 ADVISORY_DB_PATH = "/tmp/advisory-dbs"  # cargo-deny clones each database into <path>/<host-derived name>
 GOMODCACHE = "/go/pkg/mod"
 PROBE = Path(__file__).resolve().parent / "installed_probe.py"
@@ -142,10 +144,19 @@ class Compliance(Stage):
     async def cargo_deny_binary(self) -> dagger.File:
         """cargo-deny, built from crates.io at the context's version (`cargo install --locked`).
 
-        The install is an exec result: the engine caches it, so only the first run compiles."""
+        The install is an exec result: the engine caches it, so only the first run compiles; its
+        target directory is a cache volume, so a rebuild after the engine pruned that result only links."""
         version = await self._tool_version("cargo_deny")
-        installed = (await self._rust_toolchain()).with_exec(
-            ["cargo", "install", "cargo-deny", "--locked", "--version", version, "--root", DENY_ROOT]
+        rust = (await self._context()).tools["rust"]
+        installed = (
+            (await self._rust_toolchain())
+            .with_mounted_cache(DENY_TARGET_DIR, cache_volume(f"cargo-deny-target-{version}-rust-{rust}"))
+            .with_env_variable("CARGO_TARGET_DIR", DENY_TARGET_DIR)
+            # cargo-deny's own release profile is fat LTO in one codegen unit, most of its cold build
+            # on two cores; cargo's default release profile builds the same checker much sooner.
+            .with_env_variable("CARGO_PROFILE_RELEASE_LTO", "false")
+            .with_env_variable("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+            .with_exec(["cargo", "install", "cargo-deny", "--locked", "--version", version, "--root", DENY_ROOT])
         )
         return installed.file(f"{DENY_ROOT}/bin/cargo-deny")
 

@@ -68,6 +68,9 @@ SOURCE_IGNORE = [
 Frameworks = Annotated[
     list[str] | None, Doc("Frameworks to build a runtime image for: dynamo, vllm, sglang, trtllm; default: dynamo")
 ]
+BuildProfile = Annotated[
+    str, Doc("Cargo profile of the Rust build, the wheels and the EPP's C library: release, dev, or one both workspaces define")
+]
 # Images are built, probed and scanned with this created label, then labelled with the run's time.
 STABLE_CREATED = "1970-01-01T00:00:00Z"
 
@@ -193,6 +196,7 @@ class Dynamo(Stage):
         scan: Scan | None,
         everything: bool,
         cache: dict,
+        profile: str = "release",
     ) -> BuiltGraph:
         """Run the build graph: the images (and with `everything` the Rust build and tests and the wheel
         check), each image scanned when `scan` is given. Stages run as soon as what they need is built;
@@ -213,6 +217,9 @@ class Dynamo(Stage):
         runtimes = await self._runtimes(frameworks)
         ctx = await self._context()
         rust, wheels, go, image = self.rust(), self.wheels(), self.go(), self.image()
+        if profile != "release":  # a profile neither workspace defines: one line before any container
+            (await rust._cargo_workspace()).check_profile(profile)
+            await wheels.check_profile(profile)
         probe_image = ctx.image("python").pinned
         graph = Graph()
 
@@ -223,7 +230,7 @@ class Dynamo(Stage):
             return BuildReport.from_json(run.report).steps[0].ran_at
 
         if everything:
-            graph.add("rust-build", lambda: rust.build(**cache), report_built_at)
+            graph.add("rust-build", lambda: rust.build(profile=profile, **cache), report_built_at)
             graph.add("rust-test", lambda: rust.test(**cache), report_built_at)
         # One wheel build per distinct feature set: frameworks with dynamo's features share its wheels.
         wheel_stage: dict[str, str] = {}
@@ -232,7 +239,7 @@ class Dynamo(Stage):
             features = tuple(ctx.framework(name).wheel_features)
             if features not in by_features:
                 by_features[features] = "wheels" if name == "dynamo" else f"wheels-{name}"
-                graph.add(by_features[features], lambda name=name: wheels.build(commit_sha, name, **cache),
+                graph.add(by_features[features], lambda name=name: wheels.build(commit_sha, name, profile=profile, **cache),
                           lambda built: result_built_at(built.dist))  # fmt: skip
             wheel_stage[name] = by_features[features]
 
@@ -241,6 +248,10 @@ class Dynamo(Stage):
 
         go_report = BuildReport()
 
+        async def epp_c_library() -> dagger.Directory | None:
+            """The C library the EPP links, built with the same profile as the rest (release: the Go stage's own)."""
+            return None if profile == "release" else await rust.c_library(profile=profile, **cache)
+
         async def go_binaries() -> dagger.Directory:
             # The version is known: the Go stage need not read the pin files again.
             async def operator() -> dagger.Directory:
@@ -248,7 +259,7 @@ class Dynamo(Stage):
                 return await go_report.timed("operator build", binaries.sync())
 
             async def epp() -> dagger.File:
-                binary = await go.epp(version, commit_sha)
+                binary = await go.epp(version, commit_sha, await epp_c_library())
                 return await go_report.timed("epp build (cgo)", binary.sync())
 
             binaries, epp_binary = await asyncio.gather(operator(), epp())
@@ -291,7 +302,7 @@ class Dynamo(Stage):
 
         async def epp() -> dagger.Container:
             await graph.need("go")
-            return await go.epp_image(version, commit_sha, created=STABLE_CREATED)
+            return await go.epp_image(version, commit_sha, await epp_c_library(), created=STABLE_CREATED)
 
         builds |= {"frontend": frontend, "dynamo-planner-cpu": planner, "operator": operator, "epp": epp}
 
@@ -368,6 +379,7 @@ class Dynamo(Stage):
         ] = False,
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
+        profile: BuildProfile = "release",
     ) -> dagger.Directory:
         """Build, test, check and scan everything: rust/, wheels/, go/, sboms/, scans/, build-report.json/.md.
 
@@ -379,7 +391,7 @@ class Dynamo(Stage):
         """
         cache = {"sccache_redis": sccache_redis, "sccache_redis_password": sccache_redis_password}
         scan = self.scan(trivy_db, ignore_file)
-        built = await self._graph(commit_sha, frameworks, index_url, index, scan, everything=True, cache=cache)
+        built = await self._graph(commit_sha, frameworks, index_url, index, scan, True, cache, profile)
         if built.report.failed and not keep_going:
             from .graph import failure_summary
 

@@ -130,6 +130,11 @@ class Wheels(Stage):
             raise PipelineInputError(f"{bindings}/pyproject.toml: [tool.maturin] has no module-name")
         return bindings, runtime, await self._pyproject("pyproject.toml", "hatchling")
 
+    async def check_profile(self, profile: str) -> None:
+        """Fail with one line unless the bindings' own workspace knows `profile`."""
+        bindings, _, _ = await self._wheel_projects()
+        (await self._bindings_workspace(bindings)).check_profile(profile)
+
     async def _bindings_workspace(self, bindings: str) -> CargoWorkspace:
         """The bindings' Cargo.toml (its own workspace upstream: the root's profiles do not apply)."""
         path = f"{bindings}/Cargo.toml"
@@ -172,7 +177,7 @@ class Wheels(Stage):
             check_sha(commit_sha)
         bindings, runtime_project, _ = await self._wheel_projects()
         features = await self._wheel_features(framework, bindings)
-        (await self._bindings_workspace(bindings)).check_profile(profile)
+        await self.check_profile(profile)
         policy = await self._wheel_platform()
         rust = Rust(**self.inputs())
         # One toolchain container; each build mounts only the part of the checkout it packs.

@@ -186,3 +186,47 @@ async def test_build_all_refuses_version_skew_before_building(dynamo: Dynamo) ->
         await skewed.build_all()
     with pytest.raises(PipelineInputError, match="version skew in the source directory"):
         await skewed.versions_agree()
+
+
+async def test_build_all_refuses_an_unknown_profile_before_building(dynamo: Dynamo) -> None:
+    with pytest.raises(PipelineInputError, match=r"^Cargo\.toml: unknown profile 'fastest'; profiles: .*dev.*release"):
+        await dynamo.build_all(profile="fastest")
+
+
+async def test_build_all_dev_profile_builds_every_rust_artifact_unoptimised(
+    dynamo: Dynamo, clean_db, index, tmp_path: Path
+) -> None:
+    """--profile dev reaches the Rust build and the wheels (and the EPP's C library): the binary and
+    the extension module carry the dev profile's debug info, many times release's, and the graph
+    still ends in scanned images."""
+    import zipfile
+
+    out = await dynamo.build_all(commit_sha=COMMIT, trivy_db=clean_db, index_url=INDEX_URL, index=index, profile="dev")
+    report = json.loads(await out.file("build-report.json").contents())
+    assert report["failed"] == []
+    assert sorted(await out.entries(path="sboms")) == [f"{name}.cdx.json" for name in IMAGES]
+    released = await dynamo.build_all(commit_sha=COMMIT, trivy_db=clean_db, index_url=INDEX_URL, index=index)
+    sizes = {}
+    for profile, dist in (("dev", out), ("release", released)):
+        local = Path(await dist.export(str(tmp_path / profile)))
+        (runtime_wheel,) = local.glob("wheels/ai_dynamo_runtime-*.whl")
+        with zipfile.ZipFile(runtime_wheel) as wheel:
+            (extension,) = [name for name in wheel.namelist() if name.endswith(".so") and "/_core" in name]
+            sizes[profile] = (debug_info_bytes((local / "rust" / "dynamo-run").read_bytes()),
+                              debug_info_bytes(wheel.read(extension)))
+    assert all(dev > 4 * release for dev, release in zip(sizes["dev"], sizes["release"])), sizes
+
+
+def debug_info_bytes(elf: bytes) -> int:
+    """The size of an ELF64 file's .debug_info section (0 without one), read from its section headers."""
+    import struct
+
+    shoff, = struct.unpack_from("<Q", elf, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", elf, 0x3A)
+    headers = [struct.unpack_from("<IIQQQQ", elf, shoff + i * shentsize) for i in range(shnum)]
+    names_offset = headers[shstrndx][4]
+    for name, _type, _flags, _addr, _offset, size in headers:
+        end = elf.index(b"\0", names_offset + name)
+        if elf[names_offset + name:end] == b".debug_info":
+            return size
+    return 0
