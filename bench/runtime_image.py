@@ -41,6 +41,8 @@ with tarfile.open(sys.argv[1]) as tar:
     if "index.json" in names:
         blob = lambda digest: "blobs/" + digest.replace(":", "/")
         manifest = read(blob(read("index.json")["manifests"][0]["digest"]))
+        while "manifests" in manifest:  # an image index: its (only) image
+            manifest = read(blob(manifest["manifests"][0]["digest"]))
         layers = [(blob(layer["digest"]), layer["mediaType"]) for layer in manifest["layers"]]
     else:
         layers = [(name, "docker") for name in read("manifest.json")[0]["Layers"]]
