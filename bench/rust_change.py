@@ -120,6 +120,8 @@ def main() -> None:
     args = parse_args()
     os.environ.setdefault("DAGGER_MAIN_OBJECT", "Dynamo")
     os.environ.setdefault("DYNAMO_PIPELINE_CACHE_SALT", f"bench-{uuid.uuid4().hex[:8]}")
+    # Named up front: a run that fails (e.g. a full disk) resumes on its caches with the same salt.
+    print(json.dumps({"cache_salt": os.environ["DYNAMO_PIPELINE_CACHE_SALT"]}), flush=True)
     asyncio.run(measure(args))
 
 

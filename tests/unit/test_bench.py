@@ -159,3 +159,24 @@ def test_rust_change_times_wheels_with_a_commit_and_refuses_wheel_options_for_ru
     with pytest.raises(SystemExit):
         parse_args(["--source", str(EXAMPLE / "lib"), "--stage", "wheels"])
     assert "must be a Dynamo checkout" in capsys.readouterr().err
+
+
+def test_runtime_image_needs_a_checkout_wheels_and_a_sha(tmp_path, capsys):
+    from bench.runtime_image import parse_args
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    with pytest.raises(SystemExit):
+        parse_args(["--source", str(EXAMPLE), "--wheels", str(dist), "--commit", "0" * 40])
+    assert "no *.whl" in capsys.readouterr().err
+    (dist / "ai_dynamo-1.1.0-py3-none-any.whl").write_bytes(b"")
+    args = parse_args(["--source", str(EXAMPLE), "--wheels", str(dist), "--commit", "0" * 40])
+    assert (args.framework, args.module) == ("vllm", "vllm")
+    assert parse_args(["--source", str(EXAMPLE), "--wheels", str(dist), "--commit", "0" * 40,
+                       "--framework", "dynamo"]).module == ""
+    with pytest.raises(SystemExit):
+        parse_args(["--source", str(EXAMPLE), "--wheels", str(dist), "--commit", "XYZ"])
+    assert "7 to 40 lowercase hex digits" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_args(["--source", str(EXAMPLE / "lib"), "--wheels", str(dist), "--commit", "0" * 40])
+    assert "must be a Dynamo checkout" in capsys.readouterr().err
