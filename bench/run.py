@@ -317,11 +317,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "with rustup from static.rust-lang.org at rust-toolchain.toml's channel; the pipeline's stand-in "
             "builder carries the host's Rust (no download).",
             "Peak memory: cgroup v1 samples every 0.5 s; the engine is shared, so its figures include others' work.",
-            "The images differ in content: the pipeline's runtime image is the CUDA runtime base with the wheels and "
-            "NIXL (nixl, nixl-cu12 and their PyPI dependencies) in a venv; the Dockerfile's dynamo runtime is "
-            "dynamo_base (devel base, Rust toolchain, sccache) with the wheels and no NIXL. See the largest directories. "
-            "The like-for-like size goal leaves the pipeline's layers that carry NIXL (with torch, triton and the "
-            "NVIDIA libraries its install pulls in) out; the Dockerfile's image keeps its devel base and toolchain.",
+            "Both runtime images carry NIXL: nixl-cu12 and the nixl meta package at the context's nixl_ref from "
+            "the same index (the pipeline downloads them in the Native stage; the rendered Dockerfile installs "
+            "them with uv, as upstream's runtime installs the NIXL wheels it builds), with torch and numpy, which "
+            "`import nixl` needs, and their PyPI dependencies. Both install NIXL before the Dynamo wheels, beside "
+            "the wheel build. The bases differ: the pipeline's runtime image is the CUDA runtime base with a venv; "
+            "the Dockerfile's dynamo runtime is dynamo_base (devel base, Rust toolchain, sccache), as upstream's. "
+            "See the largest directories.",
             "Pipeline stage times are each exec chain's wall time, builder set-up included when it is not cached.",
         ],
     }
