@@ -158,6 +158,8 @@ async def pipeline_runs(args: argparse.Namespace, work: Path, log: Log, results:
                     figures = await pipeline_path.runtime_path(workspace.path, args.overlay, args.commit_sha,
                                                                args.framework, salts["runtime_path"], tar)
                     figures.get("image", {}).pop("path", None)
+                    if tar is not None:
+                        tar.unlink(missing_ok=True)  # gigabytes: the Dockerfile path needs the disk
                     pipeline["runtime_path"].setdefault(scenario, []).append(figures)
                     log(f"pipeline wheels + runtime image {scenario}: {figures['seconds']} s {json.dumps(figures['stages'])}")
         pipeline["memory"][scenario] = memory.as_dict()
@@ -336,7 +338,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 try:
                     asyncio.run(pipeline_runs(args, work, log, results))
                 except dagger.ExecError as error:
-                    raise SystemExit(f"pipeline exec failed: {' '.join(error.cmd)}\n{error.stderr[-4000:]}") from None
+                    raise SystemExit(f"pipeline exec failed: {' '.join(error.command)}\n{(error.stderr or error.message)[-4000:]}") from None
             log(f"pipeline path done in {watch.seconds} s")
         if "dockerfile" in args.paths:
             with Stopwatch() as watch:
