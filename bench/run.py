@@ -158,6 +158,8 @@ async def pipeline_runs(args: argparse.Namespace, work: Path, log: Log, results:
                     figures = await pipeline_path.runtime_path(workspace.path, args.overlay, args.commit_sha,
                                                                args.framework, salts["runtime_path"], tar)
                     figures.get("image", {}).pop("path", None)
+                    if tar is not None:
+                        tar.unlink(missing_ok=True)  # gigabytes: the Dockerfile path needs the disk
                     pipeline["runtime_path"].setdefault(scenario, []).append(figures)
                     log(f"pipeline wheels + runtime image {scenario}: {figures['seconds']} s {json.dumps(figures['stages'])}")
         pipeline["memory"][scenario] = memory.as_dict()
@@ -317,11 +319,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "with rustup from static.rust-lang.org at rust-toolchain.toml's channel; the pipeline's stand-in "
             "builder carries the host's Rust (no download).",
             "Peak memory: cgroup v1 samples every 0.5 s; the engine is shared, so its figures include others' work.",
-            "The images differ in content: the pipeline's runtime image is the CUDA runtime base with the wheels and "
-            "NIXL (nixl, nixl-cu12 and their PyPI dependencies) in a venv; the Dockerfile's dynamo runtime is "
-            "dynamo_base (devel base, Rust toolchain, sccache) with the wheels and no NIXL. See the largest directories. "
-            "The like-for-like size goal leaves the pipeline's layers that carry NIXL (with torch, triton and the "
-            "NVIDIA libraries its install pulls in) out; the Dockerfile's image keeps its devel base and toolchain.",
+            "Both runtime images carry NIXL: nixl-cu12 and the nixl meta package at the context's nixl_ref from "
+            "the same index (the pipeline downloads them in the Native stage; the rendered Dockerfile installs "
+            "them with uv, as upstream's runtime installs the NIXL wheels it builds), with torch and numpy, which "
+            "`import nixl` needs, and their PyPI dependencies. Both install NIXL before the Dynamo wheels, beside "
+            "the wheel build. The bases differ: the pipeline's runtime image is the CUDA runtime base with a venv; "
+            "the Dockerfile's dynamo runtime is dynamo_base (devel base, Rust toolchain, sccache), as upstream's. "
+            "See the largest directories.",
             "Pipeline stage times are each exec chain's wall time, builder set-up included when it is not cached.",
         ],
     }
@@ -334,7 +338,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 try:
                     asyncio.run(pipeline_runs(args, work, log, results))
                 except dagger.ExecError as error:
-                    raise SystemExit(f"pipeline exec failed: {' '.join(error.cmd)}\n{error.stderr[-4000:]}") from None
+                    raise SystemExit(f"pipeline exec failed: {' '.join(error.command)}\n{(error.stderr or error.message)[-4000:]}") from None
             log(f"pipeline path done in {watch.seconds} s")
         if "dockerfile" in args.paths:
             with Stopwatch() as watch:

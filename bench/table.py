@@ -49,8 +49,8 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
         ("cold build-all / bare cargo cold (dev + release)",
          ratio(seconds(build_all.get("cold")), _sum(cargo.get("dev", {}).get("cold"), cargo.get("release", {}).get("cold"))), 1.1),
         ("runtime image size / Dockerfile's (uncompressed)", ratio(_image_mib(chain), _image_mib(dockerfile)), 1.0),
-        # Like for like: the Dockerfile's runtime has no NIXL, so the pipeline's NIXL layers stay out.
-        ("runtime image size without NIXL's layers / Dockerfile's (uncompressed; the Dockerfile has no NIXL)",
+        # Both carry NIXL (and torch with it): this shows what the rest of each image weighs.
+        ("runtime image size without NIXL's layers / Dockerfile's without its (uncompressed)",
          ratio(_image_mib(chain, without_nixl=True), _image_mib(dockerfile, without_nixl=True)), 1.0),
     ]
     return [

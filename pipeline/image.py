@@ -9,9 +9,11 @@ part is its own cached function, so a change to one rebuilds only the images tha
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from fnmatch import fnmatch
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import dagger
 from dagger import Doc, dag, function, object_type
@@ -26,6 +28,8 @@ from .stage import Stage
 
 if TYPE_CHECKING:
     from .context import Combination, Context
+
+T = TypeVar("T")
 
 USER = "dynamo"
 UID = 1000
@@ -94,6 +98,9 @@ apt-get update
 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "python$1" "python$1-venv"
 rm -rf /var/lib/apt/lists/*
 """
+
+# uv pip install into the venv; globs need a shell, the requirements and index arguments pass through "$@".
+_INSTALL = f'set -eu; exec uv pip install --python {VENV}/bin/python {{paths}} "$@"'
 
 # Install the framework unless the base's own Python already has it at the pinned version.
 _FRAMEWORK_PRESENT = """import importlib.metadata as m, sys
@@ -178,24 +185,22 @@ class Image(Stage):
             .with_default_args([])
         )
 
-    def _with_venv(
+    def _venv_with_dependencies(
         self,
         ctr: dagger.Container,
         ctx: Context,
-        wheels: dagger.Directory,
         nixl: dagger.Directory | None,
         requirements: list[str],
         index_urls: list[str],
         index: dagger.Service | None,
         system_site_packages: bool = False,
         no_deps: bool = False,
-        gms: dagger.Directory | None = None,
     ) -> dagger.Container:
-        """Install the Dynamo wheels (and NIXL's, `requirements`, then GMS's) into /opt/dynamo/venv as user dynamo.
+        """/opt/dynamo/venv with NIXL's wheels and `requirements` (with their dependencies, gigabytes), as user
+        dynamo with uv set up: everything of the venv but the Dynamo wheels.
 
-        NIXL and `requirements` (with their dependencies, gigabytes) go in first, in an exec that
-        does not see the Dynamo wheels, so a Dynamo change reinstalls only the Dynamo wheels (and GMS,
-        which upstream installs after them).
+        It does not see the Dynamo wheels, so it builds while they compile, and a Dynamo change
+        reinstalls only the Dynamo wheels (and GMS, which upstream installs after them).
         """
         tools = self._python_tools(ctx)
         owner = f"{USER}:0"
@@ -204,30 +209,40 @@ class Image(Stage):
             ctr = ctr.with_service_binding(INDEX_HOST, index)
         venv = ["uv", "venv", "--python", tools.python, VENV] + (["--system-site-packages"] if system_site_packages else [])
         options = [*_index_args(index_urls), *(["--no-deps"] if no_deps else [])]
-        # Globs need a shell; the requirements and index arguments pass through "$@".
-        install = f'set -eu; exec uv pip install --python {VENV}/bin/python {{paths}} "$@"'
         ctr = ctr.with_user(USER).with_(lambda c: tools.with_uv(c, cache_dir=UV_CACHE, owner=f"{UID}:0")).with_exec(venv)
-        # NIXL and the framework requirements go in before the Dynamo wheels: a wheel change then
-        # reinstalls the wheels only.
         if nixl is not None or requirements:
             nixl_paths = ""
             if nixl is not None:
                 ctr = ctr.with_directory(f"{WHEELHOUSE}/nixl", nixl, include=["*.whl"], owner=owner)
                 nixl_paths = f"{WHEELHOUSE}/nixl/{NIXL_CUDA_WHEELS}"
-            ctr = ctr.with_exec(["sh", "-c", install.format(paths=nixl_paths), "install", *options, *requirements])
+            ctr = ctr.with_exec(["sh", "-c", _INSTALL.format(paths=nixl_paths), "install", *options, *requirements])
             if nixl is not None:
                 # NIXL's meta package requires nixl-cu12 whatever the CUDA version: no dependencies.
                 ctr = ctr.with_exec(
                     ["sh", "-c", f"uv pip install --python {VENV}/bin/python --no-deps {WHEELHOUSE}/nixl/{NIXL_META_WHEEL}"]
                 )
+        return ctr
+
+    def _with_dynamo_wheels(
+        self,
+        ctr: dagger.Container,
+        wheels: dagger.Directory,
+        requirements: list[str],
+        index_urls: list[str],
+        no_deps: bool = False,
+        gms: dagger.Directory | None = None,
+    ) -> dagger.Container:
+        """The Dynamo wheels (then GMS's) installed into the venv of `_venv_with_dependencies`; root again, venv on PATH."""
+        owner = f"{USER}:0"
+        options = [*_index_args(index_urls), *(["--no-deps"] if no_deps else [])]
         wheel_paths = [f"{WHEELHOUSE}/{prefix}*.whl" for prefix in DYNAMO_WHEELS]
         installed = ctr.with_directory(WHEELHOUSE, wheels, include=["*.whl"], owner=owner).with_exec(
-            ["sh", "-c", install.format(paths=" ".join(wheel_paths)), "install", *options, *requirements]
+            ["sh", "-c", _INSTALL.format(paths=" ".join(wheel_paths)), "install", *options, *requirements]
         )
         if gms is not None:
             # With its dependencies, also into SGLang's image (upstream: pip install without --no-deps).
             installed = installed.with_directory(WHEELHOUSE, gms, include=[GMS_WHEEL], owner=owner).with_exec(
-                ["sh", "-c", install.format(paths=f"{WHEELHOUSE}/{GMS_WHEEL}"), "install", *_index_args(index_urls)]
+                ["sh", "-c", _INSTALL.format(paths=f"{WHEELHOUSE}/{GMS_WHEEL}"), "install", *_index_args(index_urls)]
             )
         installed = installed.with_user("root")
         return (
@@ -297,23 +312,11 @@ class Image(Stage):
         """
         ctx, combo = await self._combination(framework, cuda_version)
         package = FRAMEWORK_PACKAGES.get(framework)
-        if package is not None and not combo.framework.version:
-            raise PipelineInputError(f"{ctx.source} [frameworks.{framework}]: no version to install")
-        wheels = await self._wheels(wheels, commit_sha, framework)
-        runtime_image = ctx.runtime_image(combo)
-        base = runtime_image.pinned if runtime_image else self._cuda_runtime_image(ctx, combo.cuda or "")
-        native = Native(**self.inputs())
-        # SGLang relies on the NIXL its upstream image ships; the others get NIXL's wheels.
-        nixl = None if framework == "sglang" else await native.nixl(framework, combo.cuda or "")
-        ctr = self._dynamo_base(ctx, base)
-        if combo.framework.enable_media_ffmpeg:
-            ctr = ctr.with_directory("/", await native.ffmpeg()).with_exec(["ldconfig"])
-        requirements = []
-        if package is not None and not package.from_base:
-            requirements.append(f"{package.distribution}=={combo.framework.version}")
-        ctr = self._with_venv(
-            ctr, ctx, wheels, nixl, requirements, self._index_urls(ctx, framework, index_url), index,
-            system_site_packages=package is not None and package.from_base,
+        venv, requirements, native = await self._runtime_venv(ctx, combo, framework, index_url, index)
+        # The venv's dependencies need no Dynamo wheel: they install while the wheels compile.
+        wheels = await alongside(venv.sync(), self._wheels(wheels, commit_sha, framework))
+        ctr = self._with_dynamo_wheels(
+            venv, wheels, requirements, self._index_urls(ctx, framework, index_url),
             # The base's own packages stay as they are (upstream installs Dynamo into SGLang --no-deps).
             no_deps=package is not None and package.from_base,
             gms=await self._gms(wheels, combo.framework.enable_gpu_memory_service),
@@ -331,6 +334,46 @@ class Image(Stage):
             .with_user(USER)
             .with_(with_labels(await self._labels(ctx, commit_sha, created)))
         )
+
+    async def _runtime_venv(
+        self, ctx: Context, combo: Combination, framework: str, index_url: str, index: dagger.Service | None
+    ) -> tuple[dagger.Container, list[str], Native]:
+        """A runtime image up to its venv's dependencies (`_venv_with_dependencies`), the framework
+        requirements it pins and the Native stage it took NIXL from."""
+        package = FRAMEWORK_PACKAGES.get(framework)
+        if package is not None and not combo.framework.version:
+            raise PipelineInputError(f"{ctx.source} [frameworks.{framework}]: no version to install")
+        runtime_image = ctx.runtime_image(combo)
+        base = runtime_image.pinned if runtime_image else self._cuda_runtime_image(ctx, combo.cuda or "")
+        native = Native(**self.inputs())
+        # SGLang relies on the NIXL its upstream image ships; the others get NIXL's wheels.
+        nixl = None if framework == "sglang" else await native.nixl(framework, combo.cuda or "")
+        ctr = self._dynamo_base(ctx, base)
+        if combo.framework.enable_media_ffmpeg:
+            ctr = ctr.with_directory("/", await native.ffmpeg()).with_exec(["ldconfig"])
+        requirements = []
+        if package is not None and not package.from_base:
+            requirements.append(f"{package.distribution}=={combo.framework.version}")
+        venv = self._venv_with_dependencies(
+            ctr, ctx, nixl, requirements, self._index_urls(ctx, framework, index_url), index,
+            system_site_packages=package is not None and package.from_base,
+            no_deps=package is not None and package.from_base,
+        )
+        return venv, requirements, native
+
+    @function
+    async def runtime_venv(
+        self,
+        framework: Framework,
+        cuda_version: CudaVersion = "",
+        index_url: IndexUrl = "",
+        index: IndexService = None,
+    ) -> dagger.Container:
+        """A framework's runtime image up to its venv's dependencies (NIXL, the framework), built: what
+        `runtime` adds the Dynamo wheels to. build-all builds it while the wheels compile."""
+        ctx, combo = await self._combination(framework, cuda_version)
+        venv, _, _ = await self._runtime_venv(ctx, combo, framework, index_url, index)
+        return await venv.sync()
 
     def _with_framework_unless_present(
         self,
@@ -371,17 +414,19 @@ class Image(Stage):
     ) -> dagger.Container:
         """The frontend image: the context's frontend base, /epp from the Go stage, the wheels, NIXL and GMS, user dynamo."""
         ctx, combo = await self._combination("dynamo", cuda_version)
-        wheels = await self._wheels(wheels, commit_sha, "dynamo")
+        index_urls = self._index_urls(ctx, "dynamo", index_url)
+        nixl = await Native(**self.inputs()).nixl("dynamo", combo.cuda or "")
+        venv = self._venv_with_dependencies(self._dynamo_base(ctx, ctx.image("frontend").pinned), ctx, nixl, [],
+                                            index_urls, index)
+        # NIXL installs while the wheels compile.
+        wheels = await alongside(venv.sync(), self._wheels(wheels, commit_sha, "dynamo"))
         if epp is None:
             from .go import Go
 
             epp = await Go(**self.inputs()).epp(commit_sha=commit_sha)
-        nixl = await Native(**self.inputs()).nixl("dynamo", combo.cuda or "")
-        ctr = self._dynamo_base(ctx, ctx.image("frontend").pinned).with_file("/epp", epp, permissions=0o755)
-        ctr = self._with_venv(
-            ctr, ctx, wheels, nixl, [], self._index_urls(ctx, "dynamo", index_url), index,
-            gms=await self._gms(wheels, combo.framework.enable_gpu_memory_service),
-        )
+        ctr = self._with_dynamo_wheels(
+            venv, wheels, [], index_urls, gms=await self._gms(wheels, combo.framework.enable_gpu_memory_service)
+        ).with_file("/epp", epp, permissions=0o755)
         return (
             ctr.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_workdir("/workspace")
@@ -404,10 +449,10 @@ class Image(Stage):
         plus NATS and etcd as upstream's planner carries them."""
         ctx = await self._context()
         wheels = await self._wheels(wheels, commit_sha, "dynamo")
-        builder = self._with_venv(
-            self._dynamo_base(ctx, ctx.image("python").pinned), ctx, wheels, None, [],
-            self._index_urls(ctx, "dynamo", index_url), index,
-        )
+        index_urls = self._index_urls(ctx, "dynamo", index_url)
+        venv = self._venv_with_dependencies(self._dynamo_base(ctx, ctx.image("python").pinned), ctx, None, [],
+                                            index_urls, index)
+        builder = self._with_dynamo_wheels(venv, wheels, [], index_urls)
         # Distroless has no useradd: the builder's account files carry the dynamo user over.
         final = (
             dag.container()
@@ -436,3 +481,15 @@ def _index_args(index_urls: list[str]) -> list[str]:
     """uv's arguments for the first index and any extra ones."""
     return ["--index-url", index_urls[0]] + [arg for url in index_urls[1:] for arg in ("--extra-index-url", url)]
 
+
+async def alongside(background: Awaitable[object], foreground: Awaitable[T]) -> T:
+    """`foreground`'s result once `background` has finished as well; both run at once, and a failure of
+    `foreground` cancels `background` (its own failure raises as it is)."""
+    task = asyncio.ensure_future(background)
+    try:
+        result = await foreground
+    except BaseException:
+        task.cancel()
+        raise
+    await task
+    return result

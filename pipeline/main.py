@@ -19,7 +19,7 @@ from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
 from .compliance import Compliance
 from .errors import BuildFailed, PipelineInputError
 from .go import Go
-from .image import FRAMEWORK_PACKAGES, Image, IndexService, IndexUrl
+from .image import FRAMEWORK_PACKAGES, Image, IndexService, IndexUrl, alongside
 from .native import Native
 from .publish import (
     NamedImage,
@@ -283,7 +283,8 @@ class Dynamo(Stage):
         for framework, cuda in runtimes:
 
             async def runtime(framework: str = framework, cuda: str = cuda) -> dagger.Container:
-                dist = await wheel_dist(framework)
+                # The image's venv (NIXL, the framework: gigabytes) installs while the wheels compile.
+                dist = await alongside(image.runtime_venv(framework, cuda, index_url, index), wheel_dist(framework))
                 return await image.runtime(framework, cuda, dist, commit_sha, index_url, index, STABLE_CREATED)
 
             builds[runtime_image_name(framework, cuda)] = runtime

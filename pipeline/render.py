@@ -78,6 +78,7 @@ def _variables(ctx: Context, combo: Combination, platform: str) -> dict[str, obj
         "native": ctx.native,
         "workspace": ctx.workspace,
         "builder": {manager: list(ctx.builder_packages.get(manager, ())) for manager in ("dnf", "apt")},
+        "python_index": ctx.packaging.python_index if ctx.packaging else "",
         "images": {key: image.pinned for key, image in ctx.images.items()},
         "base_image": ctx.base_image(combo).pinned,
         "runtime_image": runtime_image.pinned if runtime_image else "",

