@@ -23,8 +23,10 @@ async def touched(dynamo: Dynamo) -> Dynamo:
 
 async def test_build_then_incremental_rebuild_compiles_only_the_edited_crates(dynamo: Dynamo) -> None:
     """A release build yields the binaries and the staticlib; after touching one .rs file the
-    rebuild compiles dynamo-llm and its dependents only (the target directory is on a cache volume)."""
-    first = await dynamo.rust().build()
+    rebuild compiles dynamo-llm and its dependents only (the target directory is on a cache volume).
+    The first build is of a new source state, so it runs now: a result cached from an earlier test
+    could be older than the target directory the engine's garbage collector may have emptied since."""
+    first = await (await touched(dynamo)).rust().build()
     artifacts = await first.artifacts.entries()
     assert "dynamo-run" in artifacts and "libdynamo_llm_capi.a" in artifacts
     assert json.loads(first.report)["steps"][0]["name"] == "cargo build"
@@ -40,9 +42,10 @@ async def test_sccache_serves_unchanged_crates_after_the_target_dir_is_lost(dyna
     """With the target directory gone (GC, a new machine, `--clean`), sccache still has the untouched
     crates. The clean is in the build's own exec: a build of another source state running in the
     engine meanwhile cannot refill the directory between a separate wipe and the build."""
-    await dynamo.rust().build()
-    edited = await touched(dynamo)
-    run = await edited.rust().build(clean=True)
+    # Both builds are of new source states and clean, so every crate goes through sccache in each,
+    # seconds apart: a cached first result would not refill an sccache volume pruned since it ran.
+    await (await touched(dynamo)).rust().build(clean=True)
+    run = await (await touched(dynamo)).rust().build(clean=True)
     stats = json.loads(run.report)["sccache"]
     assert stats["hits"] > 0 and stats["misses"] > 0, stats
     assert "dynamo-run" in await run.artifacts.entries()
