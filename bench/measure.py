@@ -84,7 +84,27 @@ def directory_bytes(path: Path) -> int:
 
 
 def _blob(archive: tarfile.TarFile, digest: str) -> bytes:
-    return archive.extractfile(f"blobs/{digest.replace(':', '/')}").read()
+    return archive.extractfile(_blob_name(digest)).read()
+
+
+def _blob_name(digest: str) -> str:
+    return f"blobs/{digest.replace(':', '/')}"
+
+
+class _Counted(io.RawIOBase):
+    """A read-only stream that counts the bytes read through it."""
+
+    def __init__(self, stream: io.BufferedIOBase) -> None:
+        self.stream, self.bytes = stream, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        self.bytes += len(data)
+        return len(data)
 
 
 # Paths only NIXL's layers add (its wheels, the packages its install leaves in site-packages).
@@ -99,7 +119,11 @@ def image_facts(oci_tar: Path, collect_prefix: str = "", depth: int = 7, largest
     """Layer count, compressed and uncompressed bytes of an OCI image tarball (single platform), the
     files under `collect_prefix` in its layers (name -> bytes), e.g. the wheels it carries, the
     `largest` directories `depth` levels down by the bytes of the files the layers add there, and
-    the uncompressed bytes of the layers that carry NIXL (with whatever its install pulled in)."""
+    the uncompressed bytes of the layers that carry NIXL (with whatever its install pulled in).
+
+    Layers are read as streams, so a runtime image of many gigabytes needs little memory; stdlib
+    only, so that it also runs inside an image next to its tarball (bench/runtime_image.py).
+    """
     with tarfile.open(oci_tar) as archive:
         index = json.loads(archive.extractfile("index.json").read())
         manifest = json.loads(_blob(archive, index["manifests"][0]["digest"]))
@@ -110,21 +134,26 @@ def image_facts(oci_tar: Path, collect_prefix: str = "", depth: int = 7, largest
         by_directory: dict[str, int] = {}
         for layer in manifest["layers"]:
             compressed += layer["size"]
-            data = _blob(archive, layer["digest"])
-            raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-            uncompressed += len(raw)
-            with tarfile.open(fileobj=io.BytesIO(raw)) as layer_tar:
-                members = layer_tar.getmembers()
-                if _is_nixl_layer([member.name.removeprefix("./") for member in members]):
-                    nixl += len(raw)
-                for member in members:
-                    name = member.name.removeprefix("./")
-                    if not member.isfile():
-                        continue
-                    top = "/".join(name.split("/")[:depth])
-                    by_directory[top] = by_directory.get(top, 0) + member.size
-                    if collect_prefix and name.startswith(collect_prefix):
-                        files[name.removeprefix(collect_prefix)] = member.size
+            with archive.extractfile(_blob_name(layer["digest"])) as raw:
+                gzipped = raw.read(2) == b"\x1f\x8b"
+            with archive.extractfile(_blob_name(layer["digest"])) as raw:
+                counted = _Counted(gzip.GzipFile(fileobj=raw) if gzipped else raw)
+                names = []
+                with tarfile.open(fileobj=counted, mode="r|") as layer_tar:
+                    for member in layer_tar:
+                        name = member.name.removeprefix("./")
+                        names.append(name)
+                        if not member.isfile():
+                            continue
+                        top = "/".join(name.split("/")[:depth])
+                        by_directory[top] = by_directory.get(top, 0) + member.size
+                        if collect_prefix and name.startswith(collect_prefix):
+                            files[name.removeprefix(collect_prefix)] = member.size
+                while counted.read(1 << 22):  # the end-of-archive padding counts too
+                    pass
+            uncompressed += counted.bytes
+            if _is_nixl_layer(names):
+                nixl += counted.bytes
     return {
         "layers": len(manifest["layers"]),
         "compressed_bytes": compressed,

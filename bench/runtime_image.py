@@ -7,8 +7,8 @@ The wheels are a `wheels` dist (e.g. `bench.rust_change --stage wheels --out dis
 lines: the build's wall time (on whatever the engine has cached), `python -c 'import dynamo,
 <framework>'` as the image's user (exit code, uid and both streams: no GPU here, so whatever the
 import says without a driver is recorded, not hidden), the largest directories, and, from the
-image's `as_tarball` read inside the engine, the layer count with each layer's compressed and
-uncompressed size. `--tarball` also exports the tarball to the host; `--no-layers` skips both (the
+image's `as_tarball` read inside the engine, the layer count, compressed and uncompressed
+bytes and the largest directories the layers add (bench/measure.py's `image_facts`). `--tarball` also exports the tarball to the host; `--no-layers` skips both (the
 tarball needs about the image's compressed size of free engine disk). Not a test: it measures.
 """
 
@@ -31,37 +31,9 @@ print(json.dumps({"uid": os.getuid(), "gid": os.getgid(), "python": sys.executab
                   "framework": getattr(module, "__version__", None)}))
 '''
 
-# Reads an image tarball (OCI layout or Docker's manifest.json): each layer's media type, compressed
-# size and, for gzip layers, the size of the layer's tar once decompressed.
-LAYER_PROBE = r'''
-import gzip, json, sys, tarfile
-with tarfile.open(sys.argv[1]) as tar:
-    names = set(tar.getnames())
-    read = lambda name: json.load(tar.extractfile(name))
-    if "index.json" in names:
-        blob = lambda digest: "blobs/" + digest.replace(":", "/")
-        manifest = read(blob(read("index.json")["manifests"][0]["digest"]))
-        while "manifests" in manifest:  # an image index: its (only) image
-            manifest = read(blob(manifest["manifests"][0]["digest"]))
-        layers = [(blob(layer["digest"]), layer["mediaType"]) for layer in manifest["layers"]]
-    else:
-        layers = [(name, "docker") for name in read("manifest.json")[0]["Layers"]]
-    out = []
-    for name, media in layers:
-        member = tar.getmember(name)
-        uncompressed = None
-        with tar.extractfile(member) as raw:
-            head = raw.read(2)
-        if head == b"\x1f\x8b":
-            uncompressed = 0
-            with gzip.open(tar.extractfile(member)) as stream:
-                while chunk := stream.read(1 << 22):
-                    uncompressed += len(chunk)
-        elif media.endswith(".tar") or media == "docker":
-            uncompressed = member.size
-        out.append({"media": media.rsplit(".", 1)[-1], "compressed": member.size, "uncompressed": uncompressed})
-print(json.dumps(out))
-'''
+# bench/measure.py's image_facts, run inside the image next to its tarball (stdlib only): the
+# tarball of a framework image is gigabytes, not worth exporting to the host to count its layers.
+LAYER_PROBE = "import json, sys; sys.path.insert(0, '/tmp/bench'); from measure import image_facts; print(json.dumps(image_facts(sys.argv[1])))"
 
 # Three levels of the whole image, and each package of the venv (where a framework's gigabytes are).
 LARGEST_DIRS = "{ du -x -m -d 3 /; du -m -d 1 /opt/dynamo/venv/lib/python*/site-packages; } 2>/dev/null | sort -rn | head -n 40"
@@ -129,13 +101,12 @@ async def measure(args: argparse.Namespace) -> None:
         started = time.monotonic()
         tarball = ctr.as_tarball()
         size = await tarball.size()
-        layers = json.loads(
+        facts = json.loads(
             await ctr.with_user("root").with_mounted_file("/tmp/image.tar", tarball)
+            .with_mounted_file("/tmp/bench/measure.py", dag.host().file(str(Path(__file__).with_name("measure.py"))))
             .with_exec(["python", "-c", LAYER_PROBE, "/tmp/image.tar"]).stdout()
         )
-        emit({"step": "as_tarball", "seconds": round(time.monotonic() - started, 1), "tarball_bytes": size,
-              "layers": len(layers), "compressed_bytes": sum(layer["compressed"] for layer in layers),
-              "uncompressed_bytes": sum(layer["uncompressed"] or 0 for layer in layers), "per_layer": layers})
+        emit({"step": "as_tarball", "seconds": round(time.monotonic() - started, 1), "tarball_bytes": size, **facts})
         if args.tarball:
             await tarball.export(str(args.tarball))
             emit({"step": "exported", "path": str(args.tarball)})

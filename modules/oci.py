@@ -32,3 +32,9 @@ def with_labels(labels: dict[str, str]) -> Callable[[dagger.Container], dagger.C
         return ctr
 
     return apply
+
+
+def uncompressed_tarball(ctr: dagger.Container) -> dagger.File:
+    """The container as an OCI tarball with uncompressed layers: for reading (a scan, a size), not for
+    pushing. Gzip would cost minutes of one core per gigabyte-sized runtime image, for nothing."""
+    return ctr.as_tarball(forced_compression=dagger.ImageLayerCompression.Uncompressed)

@@ -252,14 +252,19 @@ class Image(Stage):
         )
 
     @staticmethod
-    async def _with_nats_etcd(ctr: dagger.Container, native: Native, nats_path: str) -> dagger.Container:
+    async def _nats_etcd(native: Native) -> NatsEtcd:
+        """nats-server and etcd's programs from the Native stage (not yet built)."""
+        return NatsEtcd(await native.nats_server(), await native.etcd())
+
+    @staticmethod
+    def _with_nats_etcd(ctr: dagger.Container, nats_etcd: NatsEtcd, nats_path: str) -> dagger.Container:
         """nats-server at `nats_path` and etcd's programs in /usr/local/bin/etcd/ (on PATH), as upstream ships them.
 
         Added after the Python layers: a NATS or etcd bump rebuilds these two layers only.
         """
         return (
-            ctr.with_file(nats_path, await native.nats_server(), permissions=0o755)
-            .with_directory(ETCD_DIR, await native.etcd())
+            ctr.with_file(nats_path, nats_etcd.nats_server, permissions=0o755)
+            .with_directory(ETCD_DIR, nats_etcd.etcd)
             .with_env_variable("PATH", f"{ETCD_DIR}:${{PATH}}", expand=True)
         )
 
@@ -313,8 +318,9 @@ class Image(Stage):
         ctx, combo = await self._combination(framework, cuda_version)
         package = FRAMEWORK_PACKAGES.get(framework)
         venv, requirements, native = await self._runtime_venv(ctx, combo, framework, index_url, index)
-        # The venv's dependencies need no Dynamo wheel: they install while the wheels compile.
-        wheels = await alongside(venv.sync(), self._wheels(wheels, commit_sha, framework))
+        nats_etcd = await self._nats_etcd(native)
+        # The venv's dependencies, NATS and etcd need no Dynamo wheel: they build while the wheels compile.
+        wheels = await alongside(nats_etcd.built_with(venv), self._wheels(wheels, commit_sha, framework))
         ctr = self._with_dynamo_wheels(
             venv, wheels, requirements, self._index_urls(ctx, framework, index_url),
             # The base's own packages stay as they are (upstream installs Dynamo into SGLang --no-deps).
@@ -327,7 +333,7 @@ class Image(Stage):
             )
         for name, value in FRAMEWORK_ENV.get(framework, {}).items():
             ctr = ctr.with_env_variable(name, value)
-        ctr = await self._with_nats_etcd(ctr, native, RUNTIME_NATS)
+        ctr = self._with_nats_etcd(ctr, nats_etcd, RUNTIME_NATS)
         return (
             ctr.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_workdir("/workspace")
@@ -369,11 +375,13 @@ class Image(Stage):
         index_url: IndexUrl = "",
         index: IndexService = None,
     ) -> dagger.Container:
-        """A framework's runtime image up to its venv's dependencies (NIXL, the framework), built: what
-        `runtime` adds the Dynamo wheels to. build-all builds it while the wheels compile."""
+        """A framework's runtime image up to its venv's dependencies (NIXL, the framework), built, and
+        its NATS and etcd built beside: what `runtime` adds the Dynamo wheels to. build-all builds it
+        while the wheels compile."""
         ctx, combo = await self._combination(framework, cuda_version)
-        venv, _, _ = await self._runtime_venv(ctx, combo, framework, index_url, index)
-        return await venv.sync()
+        venv, _, native = await self._runtime_venv(ctx, combo, framework, index_url, index)
+        await (await self._nats_etcd(native)).built_with(venv)
+        return venv
 
     def _with_framework_unless_present(
         self,
@@ -448,10 +456,11 @@ class Image(Stage):
         """The planner image: a venv built on the Python image, copied with the users into the distroless base,
         plus NATS and etcd as upstream's planner carries them."""
         ctx = await self._context()
-        wheels = await self._wheels(wheels, commit_sha, "dynamo")
         index_urls = self._index_urls(ctx, "dynamo", index_url)
         venv = self._venv_with_dependencies(self._dynamo_base(ctx, ctx.image("python").pinned), ctx, None, [],
                                             index_urls, index)
+        nats_etcd = await self._nats_etcd(Native(**self.inputs()))
+        wheels = await alongside(nats_etcd.built_with(venv), self._wheels(wheels, commit_sha, "dynamo"))
         builder = self._with_dynamo_wheels(venv, wheels, [], index_urls)
         # Distroless has no useradd: the builder's account files carry the dynamo user over.
         final = (
@@ -466,7 +475,7 @@ class Image(Stage):
             .with_env_variable("DYNAMO_HOME", DYNAMO_HOME)
             .with_env_variable("VIRTUAL_ENV", VENV)
         )
-        final = await self._with_nats_etcd(final, Native(**self.inputs()), PLANNER_NATS)
+        final = self._with_nats_etcd(final, nats_etcd, PLANNER_NATS)
         return (
             final.with_env_variable("PATH", f"{VENV}/bin:${{PATH}}", expand=True)
             .with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
@@ -480,6 +489,18 @@ class Image(Stage):
 def _index_args(index_urls: list[str]) -> list[str]:
     """uv's arguments for the first index and any extra ones."""
     return ["--index-url", index_urls[0]] + [arg for url in index_urls[1:] for arg in ("--extra-index-url", url)]
+
+
+@dataclass(frozen=True)
+class NatsEtcd:
+    """The NATS server and etcd's programs an image carries."""
+
+    nats_server: dagger.File
+    etcd: dagger.Directory
+
+    async def built_with(self, ctr: dagger.Container) -> None:
+        """Build both and `ctr` at once."""
+        await asyncio.gather(ctr.sync(), self.nats_server.sync(), self.etcd.sync())
 
 
 async def alongside(background: Awaitable[object], foreground: Awaitable[T]) -> T:

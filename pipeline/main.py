@@ -204,7 +204,7 @@ class Dynamo(Stage):
         import datetime
 
         from modules.cache import built_at
-        from modules.oci import CREATED
+        from modules.oci import CREATED, uncompressed_tarball
 
         from .graph import Graph, runtime_image_name
         from .tags import check_sha
@@ -248,9 +248,12 @@ class Dynamo(Stage):
 
         go_report = BuildReport()
 
+        # The C library the EPP links, built once with the same profile as the rest (release: the Go stage's own).
+        if profile != "release":
+            graph.add("c-library", lambda: rust.c_library(profile=profile, **cache), result_built_at)
+
         async def epp_c_library() -> dagger.Directory | None:
-            """The C library the EPP links, built with the same profile as the rest (release: the Go stage's own)."""
-            return None if profile == "release" else await rust.c_library(profile=profile, **cache)
+            return None if profile == "release" else await graph.need("c-library")
 
         async def go_binaries() -> dagger.Directory:
             # The version is known: the Go stage need not read the pin files again.
@@ -310,7 +313,7 @@ class Dynamo(Stage):
         def image_stage(name: str, build: Callable[[], Awaitable[dagger.Container]]):
             async def run() -> dagger.Container:
                 ctr = await build()
-                image_bytes[name] = await ctr.as_tarball().size()  # the tarball the scan reads
+                image_bytes[name] = await uncompressed_tarball(ctr).size()  # the tarball the scan reads
                 return ctr
 
             return run

@@ -200,7 +200,7 @@ class BuildReport:
         lines.append("")
         if self.stages:
             lines += [
-                "| stage | status | seconds | waited for inputs | cached | image size |",
+                "| stage | status | seconds | waited for inputs | cached | image size (uncompressed) |",
                 "|---|---|---:|---:|---|---:|",
             ]
             for stage in self.stages:

@@ -16,6 +16,7 @@ from typing import Annotated
 import dagger
 from dagger import Doc, dag, field, function, object_type
 
+from modules.oci import uncompressed_tarball
 from modules.trivy import DOWNLOAD_FAILED, REPORT_JSON, REPORT_SARIF, SBOM_CYCLONEDX, Trivy, download_database
 
 from .errors import DatabaseUnavailable, PipelineInputError
@@ -119,7 +120,7 @@ class Scan(Stage):
     ) -> ScanReport:
         """Scan one image from its OCI tarball: OS packages, language packages and secrets in its layers."""
         trivy, threshold, not_checked = await self._trivy()
-        return await self._report(name, threshold, trivy.scan_image(container.as_tarball()), not_checked)
+        return await self._report(name, threshold, trivy.scan_image(uncompressed_tarball(container)), not_checked)
 
     @function(cache="24h")
     async def source_tree(self) -> ScanReport:
