@@ -7,9 +7,10 @@ The wheels are a `wheels` dist (e.g. `bench.rust_change --stage wheels --out dis
 lines: the build's wall time (on whatever the engine has cached), `python -c 'import dynamo,
 <framework>'` as the image's user (exit code, uid and both streams: no GPU here, so whatever the
 import says without a driver is recorded, not hidden), the largest directories, and, from the
-image's `as_tarball` read inside the engine, the layer count, compressed and uncompressed
-bytes and the largest directories the layers add (bench/measure.py's `image_facts`). `--tarball` also exports the tarball to the host; `--no-layers` skips both (the
-tarball needs about the image's compressed size of free engine disk). Not a test: it measures.
+image's `as_tarball` read inside the engine, the layer count, compressed and uncompressed bytes
+and the largest directories the layers add (bench/measure.py's `image_facts`). `--tarball` also
+exports the tarball to the host; `--no-layers` skips both (the tarball needs about the image's
+compressed size of free engine disk). Not a test: it measures.
 """
 
 from __future__ import annotations
