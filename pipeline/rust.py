@@ -321,13 +321,20 @@ class Rust(Stage):
     async def test(
         self,
         features: Features = None,
+        target: TargetTriple = DEFAULT_TARGET,
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
     ) -> CargoRun:
-        """Run the workspace's tests (`cargo test --locked --workspace`)."""
+        """Run the workspace's tests (`cargo test --locked --workspace --target <triple>`).
+
+        With the build's target triple, the tests reuse the dependencies a `build --profile dev`
+        compiled into the shared target directory (the test profile is dev's); without it, cargo
+        would build every dependency again into target/debug, and sccache would miss them all.
+        """
         features = features or []
         (await self._cargo_workspace()).check_features(features)
-        command = ["cargo", "test", "--locked", "--workspace"]
+        check_target_triple(target)
+        command = ["cargo", "test", "--locked", "--workspace", "--target", target]
         if features:
             command += ["--features", ",".join(features)]
         return await self._cargo("cargo test", command, None, sccache_redis, sccache_redis_password)
