@@ -317,8 +317,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "The Dockerfile path strips `# syntax=` (BuildKit's built-in frontend), passes CARGO_BUILD_JOBS = cores "
             "and NATS_ETCD_FROM=go (GitHub's release binaries are unreachable: nats-server and etcd compile from "
             "the Go module proxy in two stages beside the wheel build, as the pipeline's Native stage builds "
-            "them beside its wheels) and installs Rust with rustup from static.rust-lang.org at rust-toolchain.toml's channel; the pipeline's stand-in "
-            "builder carries the host's Rust (no download).",
+            "them beside its wheels) and installs Rust with rustup from static.rust-lang.org at "
+            "rust-toolchain.toml's channel; the pipeline's stand-in builder carries the host's Rust (no download).",
             "Peak memory: cgroup v1 samples every 0.5 s; the engine is shared, so its figures include others' work.",
             "Both runtime images carry NIXL: nixl-cu12 and the nixl meta package at the context's nixl_ref from "
             "the same index (the pipeline downloads them in the Native stage; the rendered Dockerfile installs "

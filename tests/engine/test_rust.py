@@ -255,7 +255,6 @@ async def test_a_python_only_edit_leaves_the_cargo_exec_cached(dynamo: Dynamo, d
     assert not await view.exists("deploy") and not await view.exists("pyproject.toml")
 
 
-
 async def test_tests_build_in_the_dev_builds_tree(dynamo: Dynamo) -> None:
     """`rust test` compiles into the tree `rust build --profile dev` fills (the test profile is dev's,
     the target triple the same), so on a real workspace it reuses every dependency the build
