@@ -155,11 +155,12 @@ class Image(Stage):
                 )
         return wheels
 
-    async def _gms(self, wheels: dagger.Directory, enabled: bool) -> dagger.Directory | None:
-        """The GPU Memory Service wheel where the framework enables it: from `wheels`, else the Wheels stage's."""
+    async def _gms(self, wheels: dagger.Directory | None, enabled: bool) -> dagger.Directory | None:
+        """The GPU Memory Service wheel where the framework enables it: from the given `wheels` if they
+        have one, else the Wheels stage's (the Dynamo wheels the stage builds come without it)."""
         if not enabled:
             return None
-        if any(fnmatch(name, GMS_WHEEL) for name in await wheels.entries()):
+        if wheels is not None and any(fnmatch(name, GMS_WHEEL) for name in await wheels.entries()):
             return dag.directory().with_directory(".", wheels, include=[GMS_WHEEL])
         from .wheels import Wheels
 
@@ -195,12 +196,15 @@ class Image(Stage):
         index: dagger.Service | None,
         system_site_packages: bool = False,
         no_deps: bool = False,
+        gms: dagger.Directory | None = None,
     ) -> dagger.Container:
-        """/opt/dynamo/venv with NIXL's wheels and `requirements` (with their dependencies, gigabytes), as user
-        dynamo with uv set up: everything of the venv but the Dynamo wheels.
+        """/opt/dynamo/venv with NIXL's wheels and `requirements` (with their dependencies, gigabytes), then
+        the GPU Memory Service wheel in `gms`, as user dynamo with uv set up: everything of the venv but
+        the Dynamo wheels.
 
         It does not see the Dynamo wheels, so it builds while they compile, and a Dynamo change
-        reinstalls only the Dynamo wheels (and GMS, which upstream installs after them).
+        reinstalls only the Dynamo wheels. Upstream installs GMS after them; it is versioned on its own
+        and shares no dependency with them, so here it goes before and a Dynamo change leaves it be.
         """
         tools = self._python_tools(ctx)
         owner = f"{USER}:0"
@@ -221,6 +225,11 @@ class Image(Stage):
                 ctr = ctr.with_exec(
                     ["sh", "-c", f"uv pip install --python {VENV}/bin/python --no-deps {WHEELHOUSE}/nixl/{NIXL_META_WHEEL}"]
                 )
+        if gms is not None:
+            # With its dependencies, also into SGLang's image (upstream: pip install without --no-deps).
+            ctr = ctr.with_directory(WHEELHOUSE, gms, include=[GMS_WHEEL], owner=owner).with_exec(
+                ["sh", "-c", _INSTALL.format(paths=f"{WHEELHOUSE}/{GMS_WHEEL}"), "install", *_index_args(index_urls)]
+            )
         return ctr
 
     def _with_dynamo_wheels(
@@ -230,20 +239,14 @@ class Image(Stage):
         requirements: list[str],
         index_urls: list[str],
         no_deps: bool = False,
-        gms: dagger.Directory | None = None,
     ) -> dagger.Container:
-        """The Dynamo wheels (then GMS's) installed into the venv of `_venv_with_dependencies`; root again, venv on PATH."""
+        """The Dynamo wheels installed into the venv of `_venv_with_dependencies`; root again, venv on PATH."""
         owner = f"{USER}:0"
         options = [*_index_args(index_urls), *(["--no-deps"] if no_deps else [])]
         wheel_paths = [f"{WHEELHOUSE}/{prefix}*.whl" for prefix in DYNAMO_WHEELS]
         installed = ctr.with_directory(WHEELHOUSE, wheels, include=["*.whl"], owner=owner).with_exec(
             ["sh", "-c", _INSTALL.format(paths=" ".join(wheel_paths)), "install", *options, *requirements]
         )
-        if gms is not None:
-            # With its dependencies, also into SGLang's image (upstream: pip install without --no-deps).
-            installed = installed.with_directory(WHEELHOUSE, gms, include=[GMS_WHEEL], owner=owner).with_exec(
-                ["sh", "-c", _INSTALL.format(paths=f"{WHEELHOUSE}/{GMS_WHEEL}"), "install", *_index_args(index_urls)]
-            )
         installed = installed.with_user("root")
         return (
             PythonTools.without_uv_settings(installed, cache_dir=UV_CACHE)
@@ -260,7 +263,7 @@ class Image(Stage):
     def _with_nats_etcd(ctr: dagger.Container, nats_etcd: NatsEtcd, nats_path: str) -> dagger.Container:
         """nats-server at `nats_path` and etcd's programs in /usr/local/bin/etcd/ (on PATH), as upstream ships them.
 
-        Added after the Python layers: a NATS or etcd bump rebuilds these two layers only.
+        Added before the Dynamo wheels: a Dynamo change does not copy them again.
         """
         return (
             ctr.with_file(nats_path, nats_etcd.nats_server, permissions=0o755)
@@ -317,15 +320,13 @@ class Image(Stage):
         """
         ctx, combo = await self._combination(framework, cuda_version)
         package = FRAMEWORK_PACKAGES.get(framework)
-        venv, requirements, native = await self._runtime_venv(ctx, combo, framework, index_url, index)
-        nats_etcd = await self._nats_etcd(native)
-        # The venv's dependencies, NATS and etcd need no Dynamo wheel: they build while the wheels compile.
-        wheels = await alongside(nats_etcd.built_with(venv), self._wheels(wheels, commit_sha, framework))
+        prepared, requirements = await self._runtime_venv(ctx, combo, framework, index_url, index, wheels)
+        # The venv's dependencies, GMS, NATS and etcd need no Dynamo wheel: they build while the wheels compile.
+        wheels = await alongside(prepared.built(), self._wheels(wheels, commit_sha, framework))
         ctr = self._with_dynamo_wheels(
-            venv, wheels, requirements, self._index_urls(ctx, framework, index_url),
+            prepared.ctr, wheels, requirements, self._index_urls(ctx, framework, index_url),
             # The base's own packages stay as they are (upstream installs Dynamo into SGLang --no-deps).
             no_deps=package is not None and package.from_base,
-            gms=await self._gms(wheels, combo.framework.enable_gpu_memory_service),
         )
         if package is not None and package.from_base:
             ctr = self._with_framework_unless_present(
@@ -333,7 +334,6 @@ class Image(Stage):
             )
         for name, value in FRAMEWORK_ENV.get(framework, {}).items():
             ctr = ctr.with_env_variable(name, value)
-        ctr = self._with_nats_etcd(ctr, nats_etcd, RUNTIME_NATS)
         return (
             ctr.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_workdir("/workspace")
@@ -342,10 +342,16 @@ class Image(Stage):
         )
 
     async def _runtime_venv(
-        self, ctx: Context, combo: Combination, framework: str, index_url: str, index: dagger.Service | None
-    ) -> tuple[dagger.Container, list[str], Native]:
-        """A runtime image up to its venv's dependencies (`_venv_with_dependencies`), the framework
-        requirements it pins and the Native stage it took NIXL from."""
+        self,
+        ctx: Context,
+        combo: Combination,
+        framework: str,
+        index_url: str,
+        index: dagger.Service | None,
+        wheels: dagger.Directory | None,
+    ) -> tuple[Prepared, list[str]]:
+        """A runtime image up to the Dynamo wheels (`_venv_with_dependencies` with GMS, from `wheels` if
+        they have it, then NATS and etcd), not yet built, and the framework requirements it pins."""
         package = FRAMEWORK_PACKAGES.get(framework)
         if package is not None and not combo.framework.version:
             raise PipelineInputError(f"{ctx.source} [frameworks.{framework}]: no version to install")
@@ -360,12 +366,16 @@ class Image(Stage):
         requirements = []
         if package is not None and not package.from_base:
             requirements.append(f"{package.distribution}=={combo.framework.version}")
+        gms = await self._gms(wheels, combo.framework.enable_gpu_memory_service)
         venv = self._venv_with_dependencies(
             ctr, ctx, nixl, requirements, self._index_urls(ctx, framework, index_url), index,
             system_site_packages=package is not None and package.from_base,
             no_deps=package is not None and package.from_base,
+            gms=gms,
         )
-        return venv, requirements, native
+        nats_etcd = await self._nats_etcd(native)
+        layered = self._with_nats_etcd(venv, nats_etcd, RUNTIME_NATS)
+        return Prepared(layered, (venv, nats_etcd.nats_server, nats_etcd.etcd)), requirements
 
     @function
     async def runtime_venv(
@@ -375,13 +385,12 @@ class Image(Stage):
         index_url: IndexUrl = "",
         index: IndexService = None,
     ) -> dagger.Container:
-        """A framework's runtime image up to its venv's dependencies (NIXL, the framework), built, and
-        its NATS and etcd built beside: what `runtime` adds the Dynamo wheels to. build-all builds it
-        while the wheels compile."""
+        """A framework's runtime image up to the Dynamo wheels, built: its venv's dependencies (NIXL, the
+        framework), the GPU Memory Service, NATS and etcd. What `runtime` adds the Dynamo wheels to;
+        build-all builds it while the wheels compile."""
         ctx, combo = await self._combination(framework, cuda_version)
-        venv, _, native = await self._runtime_venv(ctx, combo, framework, index_url, index)
-        await (await self._nats_etcd(native)).built_with(venv)
-        return venv
+        prepared, _ = await self._runtime_venv(ctx, combo, framework, index_url, index, None)
+        return await prepared.built()
 
     def _with_framework_unless_present(
         self,
@@ -424,17 +433,16 @@ class Image(Stage):
         ctx, combo = await self._combination("dynamo", cuda_version)
         index_urls = self._index_urls(ctx, "dynamo", index_url)
         nixl = await Native(**self.inputs()).nixl("dynamo", combo.cuda or "")
+        gms = await self._gms(wheels, combo.framework.enable_gpu_memory_service)
         venv = self._venv_with_dependencies(self._dynamo_base(ctx, ctx.image("frontend").pinned), ctx, nixl, [],
-                                            index_urls, index)
-        # NIXL installs while the wheels compile.
+                                            index_urls, index, gms=gms)
+        # NIXL and GMS install while the wheels compile.
         wheels = await alongside(venv.sync(), self._wheels(wheels, commit_sha, "dynamo"))
         if epp is None:
             from .go import Go
 
             epp = await Go(**self.inputs()).epp(commit_sha=commit_sha)
-        ctr = self._with_dynamo_wheels(
-            venv, wheels, [], index_urls, gms=await self._gms(wheels, combo.framework.enable_gpu_memory_service)
-        ).with_file("/epp", epp, permissions=0o755)
+        ctr = self._with_dynamo_wheels(venv, wheels, [], index_urls).with_file("/epp", epp, permissions=0o755)
         return (
             ctr.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_workdir("/workspace")
@@ -460,22 +468,27 @@ class Image(Stage):
         venv = self._venv_with_dependencies(self._dynamo_base(ctx, ctx.image("python").pinned), ctx, None, [],
                                             index_urls, index)
         nats_etcd = await self._nats_etcd(Native(**self.inputs()))
-        wheels = await alongside(nats_etcd.built_with(venv), self._wheels(wheels, commit_sha, "dynamo"))
-        builder = self._with_dynamo_wheels(venv, wheels, [], index_urls)
-        # Distroless has no useradd: the builder's account files carry the dynamo user over.
-        final = (
+        # Distroless has no useradd: the builder's account files carry the dynamo user over. Everything
+        # but the venv comes before the Dynamo wheels, so a Dynamo change copies the venv alone again.
+        base = self._with_nats_etcd(
             dag.container()
             .from_(ctx.image("planner_runtime").pinned)
-            .with_file("/etc/passwd", builder.file("/etc/passwd"))
-            .with_file("/etc/group", builder.file("/etc/group"))
-            .with_directory(HOME, builder.directory(HOME), owner=f"{USER}:0")
+            .with_file("/etc/passwd", venv.file("/etc/passwd"))
+            .with_file("/etc/group", venv.file("/etc/group"))
+            .with_file("/usr/local/bin/uv", venv.file("/usr/local/bin/uv")),
+            nats_etcd,
+            PLANNER_NATS,
+        )
+        prepared = Prepared(base, (venv, nats_etcd.nats_server, nats_etcd.etcd))
+        wheels = await alongside(prepared.built(), self._wheels(wheels, commit_sha, "dynamo"))
+        builder = self._with_dynamo_wheels(venv, wheels, [], index_urls)
+        final = (
+            base.with_directory(HOME, builder.directory(HOME), owner=f"{USER}:0")
             .with_directory(VENV, builder.directory(VENV), owner=f"{USER}:0")
-            .with_file("/usr/local/bin/uv", builder.file("/usr/local/bin/uv"))
             .with_env_variable("HOME", HOME)
             .with_env_variable("DYNAMO_HOME", DYNAMO_HOME)
             .with_env_variable("VIRTUAL_ENV", VENV)
         )
-        final = self._with_nats_etcd(final, nats_etcd, PLANNER_NATS)
         return (
             final.with_env_variable("PATH", f"{VENV}/bin:${{PATH}}", expand=True)
             .with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
@@ -498,9 +511,18 @@ class NatsEtcd:
     nats_server: dagger.File
     etcd: dagger.Directory
 
-    async def built_with(self, ctr: dagger.Container) -> None:
-        """Build both and `ctr` at once."""
-        await asyncio.gather(ctr.sync(), self.nats_server.sync(), self.etcd.sync())
+
+@dataclass(frozen=True)
+class Prepared:
+    """An image up to the Dynamo wheels, and the parts of it that build on their own."""
+
+    ctr: dagger.Container
+    parts: tuple[dagger.Container | dagger.Directory | dagger.File, ...]
+
+    async def built(self) -> dagger.Container:
+        """The parts built at once (the Go compiles beside the venv's downloads), then the container."""
+        await asyncio.gather(*(part.sync() for part in self.parts))
+        return await self.ctr.sync()
 
 
 async def alongside(background: Awaitable[object], foreground: Awaitable[T]) -> T:
