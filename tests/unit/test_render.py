@@ -174,6 +174,38 @@ def test_runtime_images_install_nixl_from_the_index_before_the_wheels(ctx, frame
     assert last_stage.index(install) < last_stage.index("--from=wheel_builder /opt/dynamo/dist/")
 
 
+@pytest.mark.parametrize(("framework", "target", "install"), [
+    ("dynamo", "runtime", "uv pip install --python /opt/dynamo/venv/bin/python"),
+    ("dynamo", "frontend", "uv pip install --python /opt/dynamo/venv/bin/python"),
+    ("vllm", "runtime", "uv pip install"),
+    ("sglang", "runtime", "pip install --break-system-packages"),
+    ("trtllm", "runtime", "uv pip install"),
+])
+def test_cuda_images_build_and_install_the_gpu_memory_service_as_upstream(ctx, framework, target, install):
+    """Upstream's wheel builder builds lib/gpu_memory_service's wheel on CUDA and every runtime and the
+    frontend install it after the Dynamo wheels, with its dependencies, when the framework enables it
+    (the pipeline's images carry it too, so the benchmark's two paths ship the same wheels)."""
+    text = render(ctx, framework, target, "cuda", ctx.framework(framework).cuda_versions[0], "amd64")
+    builder = text[text.index(" AS wheel_builder"):]
+    python = ctx.tools["python"]
+    assert f"uv build --wheel --python {python} --out-dir /opt/dynamo/dist lib/gpu_memory_service;" in builder
+    last_stage = text[text.rindex("\nFROM "):]
+    gms = f'then {install} "$GMS_WHEEL"; fi'
+    assert gms in last_stage
+    assert last_stage.index("ai_dynamo*any.whl") < last_stage.index(gms)
+    assert "ARG ENABLE_GPU_MEMORY_SERVICE=true" in text.splitlines()
+
+
+def test_only_cuda_builders_build_the_gpu_memory_service(ctx):
+    cpu = render(ctx, "vllm", "runtime", "cpu", "12.9", "amd64")
+    assert "lib/gpu_memory_service" not in cpu[cpu.index(" AS wheel_builder"):]
+
+
+def test_the_planner_has_no_gpu_memory_service(ctx):
+    planner = render(ctx, "dynamo", "planner", "cuda", "12.9", "amd64")
+    assert "GMS_WHEEL" not in planner[planner.index(" AS planner_builder"):]
+
+
 def test_sglang_runtime_keeps_its_base_image_nixl(ctx):
     assert "nixl-cu" not in render(ctx, "sglang", "runtime", "cuda", "12.9", "amd64")
 
