@@ -9,12 +9,16 @@ a locked cache volume; tests pass a small database they build themselves. Withou
 from __future__ import annotations
 
 import datetime
+import hashlib
 from dataclasses import dataclass
 
 import dagger
 from dagger import dag
 
+from .cache import cache_volume
+
 CACHE_DIR = "/trivy"  # Trivy's --cache-dir: the database is read from <cache>/db
+LAYER_CACHE_DIR = f"{CACHE_DIR}/fanal"  # and its analysis of each layer kept in <cache>/fanal/fanal.db
 OUT = "/out"
 REPORT_JSON = "report.json"
 REPORT_SARIF = "report.sarif"
@@ -89,9 +93,23 @@ class Trivy:
             .directory(OUT)
         )
 
-    def scan_image(self, tarball: dagger.File) -> dagger.Directory:
-        """Scan an OCI image tarball (no registry involved); report.json, report.sarif, sbom.cdx.json."""
+    def layer_cache(self, name: str) -> dagger.CacheVolume:
+        """The cache volume holding this Trivy's analysis of the layers of the images scanned as `name`."""
+        return cache_volume(f"trivy-layers-{hashlib.sha256(self.image.encode()).hexdigest()[:12]}-{name}")
+
+    def scan_image(self, tarball: dagger.File, layer_cache: str = "") -> dagger.Directory:
+        """Scan an OCI image tarball (no registry involved); report.json, report.sarif, sbom.cdx.json.
+
+        With `layer_cache` (e.g. the image's name), Trivy keeps what it found in each layer (packages,
+        secrets; keyed by the layer's digest and its analyzers' versions) in `layer_cache(name)`, so a
+        later scan of that image analyses only the layers it has not seen: after a wheel change, the
+        top ones, not gigabytes of CUDA libraries again. Vulnerabilities are still matched against the
+        database on every scan. One volume per name: Trivy locks its cache file for a whole scan, and
+        scans of different images run at once.
+        """
         ctr = self._scanner().with_mounted_file("/scan/image.tar", tarball)
+        if layer_cache:
+            ctr = ctr.with_mounted_cache(LAYER_CACHE_DIR, self.layer_cache(layer_cache))
         return self._reports(ctr, ["trivy", "image", "--input", "/scan/image.tar"])
 
     def scan_directory(self, directory: dagger.Directory) -> dagger.Directory:

@@ -118,9 +118,12 @@ class Scan(Stage):
         container: Annotated[dagger.Container, Doc("The image to scan (one platform)")],
         name: Annotated[str, Doc("Its name in reports and errors, e.g. vllm-runtime-cuda12.9")],
     ) -> ScanReport:
-        """Scan one image from its OCI tarball: OS packages, language packages and secrets in its layers."""
+        """Scan one image from its OCI tarball: OS packages, language packages and secrets in its layers.
+
+        Trivy's analysis of each layer is kept per image name, so a rescan reads only new layers."""
         trivy, threshold, not_checked = await self._trivy()
-        return await self._report(name, threshold, trivy.scan_image(uncompressed_tarball(container)), not_checked)
+        reports = trivy.scan_image(uncompressed_tarball(container), layer_cache=name)
+        return await self._report(name, threshold, reports, not_checked)
 
     @function(cache="24h")
     async def source_tree(self) -> ScanReport:

@@ -83,6 +83,30 @@ async def test_secret_scanner_finds_a_planted_credential_in_an_image(dag, offlin
         assert key not in text  # Trivy censors the match; the report never repeats it
 
 
+async def test_a_rescan_reuses_the_layers_analysis_and_still_reports_their_findings(
+    dag, offline_context, clean_db
+) -> None:
+    """A second scan of an image under the same name finds Trivy's analysis of the unchanged layer in
+    the name's cache volume, and still reports the secret that layer carries."""
+    from modules.cache import salted
+
+    name = f"layered-{secrets.token_hex(4)}"  # a volume of its own
+    leaky = dag.container().with_new_file("/app/credentials.env", f"AWS_ACCESS_KEY_ID={fake_aws_key()}\n")
+    scan = scanner(dag, clean_db)
+    first = await scan.image(leaky, name)
+    trivy, _, _ = await scan._trivy()
+    listing = (
+        dag.container().from_(offline_context.image("python").pinned).with_(salted)
+        .with_mounted_cache("/layers", trivy.layer_cache(name))
+        .with_exec(["sh", "-c", f"echo {name}; ls /layers; stat -c %s /layers/fanal.db"])
+    )  # fmt: skip
+    _, listed, size = (await listing.stdout()).split()
+    assert listed == "fanal.db" and int(size) > 0
+    second = await scan.image(leaky.with_new_file("/app/version.txt", "2\n"), name)
+    for report in (first, second):
+        assert not report.passed and "/app/credentials.env" in report.verdict
+
+
 async def test_source_tree_scan_finds_a_planted_credential(dag, offline_context, clean_db) -> None:
     from pipeline.main import SOURCE_IGNORE
 
