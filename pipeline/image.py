@@ -468,8 +468,8 @@ class Image(Stage):
         venv = self._venv_with_dependencies(self._dynamo_base(ctx, ctx.image("python").pinned), ctx, None, [],
                                             index_urls, index)
         nats_etcd = await self._nats_etcd(Native(**self.inputs()))
-        # Distroless has no useradd: the builder's account files carry the dynamo user over. Everything
-        # but the venv comes before the Dynamo wheels, so a Dynamo change copies the venv alone again.
+        # Distroless has no useradd: the builder's account files carry the dynamo user over. All but the
+        # home directory and the venv comes before the Dynamo wheels, so a Dynamo change copies those two.
         base = self._with_nats_etcd(
             dag.container()
             .from_(ctx.image("planner_runtime").pinned)
