@@ -44,7 +44,9 @@ async def built_at(image: str, result: dagger.Directory) -> float:
 
     A probe exec over `result` prints the time it runs. The engine serves it from the cache exactly
     when `result` is the one an earlier run probed (same inputs, same build): then the time is that
-    run's, so a time before this session means "cached". Salted like every other build container.
+    run's, so a time before this session means "cached". In nanoseconds: a run that starts in the
+    second the previous one probed its last result must still see that result as older than itself.
+    Salted like every other build container.
     """
     probe = dag.container().from_(image).with_(salted).with_mounted_directory("/probed", result)
-    return float((await probe.with_exec(["date", "+%s"]).stdout()).strip())
+    return float((await probe.with_exec(["date", "+%s.%N"]).stdout()).strip())

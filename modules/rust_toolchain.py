@@ -47,7 +47,7 @@ fi
 # One sccache server per exec, so its statistics describe exactly this command.
 _WITH_SCCACHE_STATS = """#!/bin/sh
 set -eu
-date +%s > {ran_at}
+date +%s.%N > {ran_at}
 sccache --stop-server >/dev/null 2>&1 || true
 SCCACHE_IDLE_TIMEOUT=0 sccache --start-server >/dev/null
 status=0

@@ -54,12 +54,14 @@ class CacheStats:
 def is_cached(ran_at: float | None, session_start: float | None) -> bool | None:
     """Whether a result was built before the session started (None: not known).
 
-    `ran_at` is written inside the exec in whole seconds: a result built in this session has
-    ran_at >= the session start rounded down, one from an earlier run is older.
+    `ran_at` is written inside the exec to the nanosecond (stamps of older versions: whole seconds,
+    rounded down, so still before the session that followed them): a result built in this session
+    has ran_at >= the session start, one from an earlier run is older, even when that run probed its
+    last result in the second this session started.
     """
     if ran_at is None or session_start is None:
         return None
-    return ran_at < int(session_start)
+    return ran_at < session_start
 
 
 def utc(seconds: float) -> str:

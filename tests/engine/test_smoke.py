@@ -7,6 +7,7 @@ import inspect
 import subprocess
 import sys
 import tarfile
+import time
 import uuid
 from pathlib import Path
 
@@ -14,7 +15,9 @@ import pytest
 
 import dagger
 
+from modules.cache import built_at
 from pipeline.context import Context
+from pipeline.report import is_cached
 from localengine.layout import EngineLayout
 
 # A short Docker Hub name: resolved through engine.json's docker.io mirror, not the overlay.
@@ -213,3 +216,18 @@ async def test_module_function_runs_on_the_engine(dag) -> None:
     assert await dockerfile.name() == "vllm-runtime-cuda12.9-amd64-rendered.Dockerfile"
     text = await dockerfile.contents()
     assert "FROM " in text and "AS wheel_builder" in text
+
+
+async def test_a_result_probed_just_before_a_session_is_cached_in_it(dag, offline_context: Context) -> None:
+    """The probe's stamp has sub-second precision: a result whose probe ran a moment before the next
+    session started (build-all right after build-all, in the same second) is reported as cached there,
+    and a result first probed after the session started is not (a CI run once failed on this)."""
+    image = offline_context.image("python").pinned
+    earlier = dag.directory().with_new_file("earlier", uuid.uuid4().hex)
+    first = await built_at(image, earlier)
+    session_start = time.time()
+    later = dag.directory().with_new_file("later", uuid.uuid4().hex)
+    assert first != int(first)  # not whole seconds
+    assert await built_at(image, earlier) == first  # served from the cache: the first probe's stamp
+    assert is_cached(first, session_start) is True
+    assert is_cached(await built_at(image, later), session_start) is False

@@ -196,7 +196,9 @@ SESSION = 1_800_000_000.6  # when build-all started (host clock, fractional)
     ("ran_at", "session_start", "cached"),
     [
         (1_799_999_000.0, SESSION, True),  # built by an earlier run: the engine served it
-        (1_800_000_000.0, SESSION, False),  # the exec started in the session's first second (whole seconds)
+        (1_800_000_000.58, SESSION, True),  # probed by a run that ended 20 ms before this one started
+        (1_800_000_000.0, SESSION, True),  # a whole-second stamp (older versions) from that same second
+        (1_800_000_000.62, SESSION, False),  # ran in this session's first second
         (1_800_000_090.0, SESSION, False),  # ran in this session
         (None, SESSION, None),  # the step does not say when it ran
         (1_799_999_000.0, None, None),  # no session start to compare with
