@@ -22,7 +22,7 @@ from modules.system_packages import with_system_packages
 from .cargo import CargoWorkspace, check_target_triple, parse_manifest, profile_dir
 from .errors import PipelineInputError
 from .report import BuildReport, CacheStats, Step
-from .stage import Stage
+from .stage import Stage, read_once
 
 SOURCE_DIR = "/src"
 TARGET_DIR = "/var/cache/cargo-target"
@@ -169,6 +169,9 @@ class Rust(Stage):
 
     async def _cargo_workspace(self) -> CargoWorkspace:
         """Read and check the root workspace's manifests before any container runs."""
+        return await read_once("cargo workspace", tuple(self.inputs().values()), self._read_cargo_workspace)
+
+    async def _read_cargo_workspace(self) -> CargoWorkspace:
         root_path = "Cargo.toml"
         if not await self.source.exists(root_path):
             raise PipelineInputError(f"{root_path}: not found in the source directory; is --source a Dynamo checkout?")

@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import dagger
 from dagger import Doc
@@ -19,7 +19,28 @@ from dagger import Doc
 from .errors import PipelineInputError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+
     from .context import Context
+
+T = TypeVar("T")
+
+# What stages read from their inputs before any container runs (the context, the checkout's version,
+# its Cargo workspace), once per process: build-all builds a dozen stage objects from the same input
+# objects, and every read is engine round trips (upstream's workspace: ~60 sequential ones). Keyed by
+# the inputs' identity, an entry keeps them alive so that no id is reused. A read that failed fails
+# the same way for every stage: the input is the same.
+_READS: dict[tuple[Any, ...], tuple[tuple[object, ...], asyncio.Future[Any]]] = {}
+
+
+async def read_once(what: str, inputs: tuple[object, ...], read: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """`await read()`, computed once per process for `what` of these very input objects (concurrent callers share it)."""
+    loop = asyncio.get_running_loop()  # a future belongs to its loop (the CLI runs one per command)
+    key = (what, id(loop), *(id(obj) for obj in inputs))
+    if key not in _READS:
+        _READS[key] = ((loop, *inputs), loop.create_task(read()))
+    return await asyncio.shield(_READS[key][1])
+
 
 @dataclasses.dataclass(kw_only=True)
 class Stage:
@@ -35,6 +56,9 @@ class Stage:
 
     async def _context(self) -> Context:
         """The resolved context: the given or the module's context.toml, then the overlay."""
+        return await read_once("context", (self.context_file, self.overlay), self._read_context)
+
+    async def _read_context(self) -> Context:
         from .context import apply_overlay, load_context, parse_context
 
         if self.context_file is None:
@@ -47,6 +71,9 @@ class Stage:
 
     async def _workspace_version(self) -> str:
         """The checkout's one version, read from a local copy of its pin files (no container runs)."""
+        return await read_once("version", tuple(self.inputs().values()), self._read_workspace_version)
+
+    async def _read_workspace_version(self) -> str:
         from .versions import VERSION_FILE_NAMES, workspace_version
 
         policy = (await self._context()).versions
