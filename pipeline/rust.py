@@ -172,6 +172,7 @@ class Rust(Stage):
         return await read_once("cargo workspace", tuple(self.inputs().values()), self._read_cargo_workspace)
 
     async def _read_cargo_workspace(self) -> CargoWorkspace:
+        """What `_cargo_workspace` returns, read from the checkout (once per process)."""
         root_path = "Cargo.toml"
         if not await self.source.exists(root_path):
             raise PipelineInputError(f"{root_path}: not found in the source directory; is --source a Dynamo checkout?")

@@ -59,6 +59,7 @@ class Stage:
         return await read_once("context", (self.context_file, self.overlay), self._read_context)
 
     async def _read_context(self) -> Context:
+        """What `_context` returns, read from the files (once per process)."""
         from .context import apply_overlay, load_context, parse_context
 
         if self.context_file is None:
@@ -74,6 +75,7 @@ class Stage:
         return await read_once("version", tuple(self.inputs().values()), self._read_workspace_version)
 
     async def _read_workspace_version(self) -> str:
+        """What `_workspace_version` returns, read from the checkout (once per process)."""
         from .versions import VERSION_FILE_NAMES, workspace_version
 
         policy = (await self._context()).versions
