@@ -117,9 +117,13 @@ class Go(Stage):
         created: Annotated[str, Doc("org.opencontainers.image.created; empty: now")] = "",
     ) -> dagger.Container:
         """The operator image: the context's distroless Go base, /manager and its tools, non-root."""
-        ctx = await self._context()
         version, commit = await self._stamp(version, commit_sha)
         binaries = await self.operator_binaries(version, commit_sha)  # version resolved: read once
+        return await self._operator_image(binaries, version, commit, created)
+
+    async def _operator_image(self, binaries: dagger.Directory, version: str, commit: str, created: str) -> dagger.Container:
+        """The operator image around `operator_binaries` built already (build-all's go stage)."""
+        ctx = await self._context()
         return (
             dag.container()
             .from_(ctx.image("operator_runtime").pinned)
@@ -201,9 +205,13 @@ class Go(Stage):
         created: Annotated[str, Doc("org.opencontainers.image.created; empty: now")] = "",
     ) -> dagger.Container:
         """The EPP image: the context's EPP runtime base, /epp, user nonroot (65532), entrypoint /epp."""
-        ctx = await self._context()
         version, commit = await self._stamp(version, commit_sha)
         binary = await self.epp(version, commit_sha, c_library)  # version resolved: read once
+        return await self._epp_image(binary, version, commit, created)
+
+    async def _epp_image(self, binary: dagger.File, version: str, commit: str, created: str) -> dagger.Container:
+        """The EPP image around an `epp` binary built already (build-all's go stage)."""
+        ctx = await self._context()
         return (
             dag.container()
             .from_(ctx.image("epp_runtime").pinned)

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import dagger
 from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
@@ -255,6 +255,8 @@ class Dynamo(Stage):
         async def epp_c_library() -> dagger.Directory | None:
             return None if profile == "release" else await graph.need("c-library")
 
+        go_built: dict[str, Any] = {}  # the operator's binaries and the EPP, for their images
+
         async def go_binaries() -> dagger.Directory:
             # The version is known: the Go stage need not read the pin files again.
             async def operator() -> dagger.Directory:
@@ -265,8 +267,8 @@ class Dynamo(Stage):
                 binary = await go.epp(version, commit_sha, await epp_c_library())
                 return await go_report.timed("epp build (cgo)", binary.sync())
 
-            binaries, epp_binary = await asyncio.gather(operator(), epp())
-            return binaries.with_file("epp", epp_binary)
+            go_built["operator"], go_built["epp"] = await asyncio.gather(operator(), epp())
+            return go_built["operator"].with_file("epp", go_built["epp"])
 
         graph.add("go", go_binaries, result_built_at)
         checks = BuildReport()
@@ -300,13 +302,14 @@ class Dynamo(Stage):
         async def planner() -> dagger.Container:
             return await image.planner(await wheel_dist("dynamo"), commit_sha, index_url, index, STABLE_CREATED)
 
+        # The go stage's own binaries: their build chains (the EPP's C library and cgo checks) are not made twice.
         async def operator() -> dagger.Container:
-            await graph.need("go")  # the same binaries, built once
-            return await go.operator_image(version, commit_sha, STABLE_CREATED)
+            await graph.need("go")
+            return await go._operator_image(go_built["operator"], *await go._stamp(version, commit_sha), STABLE_CREATED)
 
         async def epp() -> dagger.Container:
             await graph.need("go")
-            return await go.epp_image(version, commit_sha, await epp_c_library(), created=STABLE_CREATED)
+            return await go._epp_image(go_built["epp"], *await go._stamp(version, commit_sha), STABLE_CREATED)
 
         builds |= {"frontend": frontend, "dynamo-planner-cpu": planner, "operator": operator, "epp": epp}
 
