@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import dagger
 from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
@@ -73,6 +73,8 @@ BuildProfile = Annotated[
 ]
 # Images are built, probed and scanned with this created label, then labelled with the run's time.
 STABLE_CREATED = "1970-01-01T00:00:00Z"
+# build-all's go stage: the operator's binaries and, beside them, the EPP under this name.
+GO_EPP = "epp"
 
 
 @dataclass
@@ -255,8 +257,6 @@ class Dynamo(Stage):
         async def epp_c_library() -> dagger.Directory | None:
             return None if profile == "release" else await graph.need("c-library")
 
-        go_built: dict[str, Any] = {}  # the operator's binaries and the EPP, for their images
-
         async def go_binaries() -> dagger.Directory:
             # The version is known: the Go stage need not read the pin files again.
             async def operator() -> dagger.Directory:
@@ -267,8 +267,8 @@ class Dynamo(Stage):
                 binary = await go.epp(version, commit_sha, await epp_c_library())
                 return await go_report.timed("epp build (cgo)", binary.sync())
 
-            go_built["operator"], go_built["epp"] = await asyncio.gather(operator(), epp())
-            return go_built["operator"].with_file("epp", go_built["epp"])
+            operator_binaries, epp_binary = await asyncio.gather(operator(), epp())
+            return operator_binaries.with_file(GO_EPP, epp_binary)
 
         graph.add("go", go_binaries, result_built_at)
         checks = BuildReport()
@@ -296,20 +296,22 @@ class Dynamo(Stage):
 
         async def frontend() -> dagger.Container:
             binaries = await graph.need("go")
-            return await image.frontend(await wheel_dist("dynamo"), binaries.file("epp"), commit_sha,
+            return await image.frontend(await wheel_dist("dynamo"), binaries.file(GO_EPP), commit_sha,
                                         index_url=index_url, index=index, created=STABLE_CREATED)  # fmt: skip
 
         async def planner() -> dagger.Container:
             return await image.planner(await wheel_dist("dynamo"), commit_sha, index_url, index, STABLE_CREATED)
 
         # The go stage's own binaries: their build chains (the EPP's C library and cgo checks) are not made twice.
+        go_stamp = await go._stamp(version, commit_sha)
+
         async def operator() -> dagger.Container:
-            await graph.need("go")
-            return await go._operator_image(go_built["operator"], *await go._stamp(version, commit_sha), STABLE_CREATED)
+            binaries = await graph.need("go")
+            return await go._operator_image(binaries.without_file(GO_EPP), *go_stamp, STABLE_CREATED)
 
         async def epp() -> dagger.Container:
-            await graph.need("go")
-            return await go._epp_image(go_built["epp"], *await go._stamp(version, commit_sha), STABLE_CREATED)
+            binaries = await graph.need("go")
+            return await go._epp_image(binaries.file(GO_EPP), *go_stamp, STABLE_CREATED)
 
         builds |= {"frontend": frontend, "dynamo-planner-cpu": planner, "operator": operator, "epp": epp}
 

@@ -55,6 +55,10 @@ async def test_build_all_exports_artifacts_sboms_scans_and_both_reports(built) -
     assert sbom["bomFormat"] == "CycloneDX"
     components = {(c.get("name"), c.get("version")) for c in sbom.get("components", [])}
     assert ("ai-dynamo-runtime", "1.1.0") in components and ("ai-dynamo", "1.1.0") in components
+    # The operator's and the EPP's images are made from the go stage's tree: each carries its own binaries.
+    for name, binaries in (("operator", {"manager", "crd-apply"}), ("epp", {"epp"})):
+        sbom = json.loads(await out.file(f"sboms/{name}.cdx.json").contents())
+        assert {c["name"] for c in sbom["components"] if c.get("type") == "application"} == binaries, name
 
     report = built["report"]
     assert report["failed"] == []
