@@ -73,8 +73,19 @@ BuildProfile = Annotated[
 ]
 # Images are built, probed and scanned with this created label, then labelled with the run's time.
 STABLE_CREATED = "1970-01-01T00:00:00Z"
-# build-all's go stage: the operator's binaries and, beside them, the EPP under this name.
-GO_EPP = "epp"
+
+
+@dataclass(frozen=True)
+class GoBinaries:
+    """build-all's go stage: the operator's binaries and the EPP, apart, so that each image is keyed by
+    its own binaries (a Rust change rebuilds the EPP, not the operator's image)."""
+
+    operator: dagger.Directory
+    epp: dagger.File
+
+    def tree(self) -> dagger.Directory:
+        """go/ in dist/: the operator's binaries with the EPP beside them."""
+        return self.operator.with_file("epp", self.epp)
 
 
 @dataclass
@@ -257,7 +268,7 @@ class Dynamo(Stage):
         async def epp_c_library() -> dagger.Directory | None:
             return None if profile == "release" else await graph.need("c-library")
 
-        async def go_binaries() -> dagger.Directory:
+        async def go_binaries() -> GoBinaries:
             # The version is known: the Go stage need not read the pin files again.
             async def operator() -> dagger.Directory:
                 binaries = await go.operator_binaries(version, commit_sha)
@@ -267,10 +278,9 @@ class Dynamo(Stage):
                 binary = await go.epp(version, commit_sha, await epp_c_library())
                 return await go_report.timed("epp build (cgo)", binary.sync())
 
-            operator_binaries, epp_binary = await asyncio.gather(operator(), epp())
-            return operator_binaries.with_file(GO_EPP, epp_binary)
+            return GoBinaries(*await asyncio.gather(operator(), epp()))
 
-        graph.add("go", go_binaries, result_built_at)
+        graph.add("go", go_binaries, lambda built: result_built_at(built.tree()))
         checks = BuildReport()
         if everything:
 
@@ -295,8 +305,8 @@ class Dynamo(Stage):
             builds[runtime_image_name(framework, cuda)] = runtime
 
         async def frontend() -> dagger.Container:
-            binaries = await graph.need("go")
-            return await image.frontend(await wheel_dist("dynamo"), binaries.file(GO_EPP), commit_sha,
+            binaries: GoBinaries = await graph.need("go")
+            return await image.frontend(await wheel_dist("dynamo"), binaries.epp, commit_sha,
                                         index_url=index_url, index=index, created=STABLE_CREATED)  # fmt: skip
 
         async def planner() -> dagger.Container:
@@ -306,12 +316,12 @@ class Dynamo(Stage):
         go_stamp = await go._stamp(version, commit_sha)
 
         async def operator() -> dagger.Container:
-            binaries = await graph.need("go")
-            return await go._operator_image(binaries.without_file(GO_EPP), *go_stamp, STABLE_CREATED)
+            binaries: GoBinaries = await graph.need("go")
+            return await go._operator_image(binaries.operator, *go_stamp, STABLE_CREATED)
 
         async def epp() -> dagger.Container:
-            binaries = await graph.need("go")
-            return await go._epp_image(binaries.file(GO_EPP), *go_stamp, STABLE_CREATED)
+            binaries: GoBinaries = await graph.need("go")
+            return await go._epp_image(binaries.epp, *go_stamp, STABLE_CREATED)
 
         builds |= {"frontend": frontend, "dynamo-planner-cpu": planner, "operator": operator, "epp": epp}
 
@@ -352,7 +362,7 @@ class Dynamo(Stage):
                 dist = dist.with_directory(stage.replace("-", "/", 1), results[stage].dist)
                 steps[stage] = BuildReport.from_json(results[stage].report)
         if "go" in results:
-            dist = dist.with_directory("go", results["go"])
+            dist = dist.with_directory("go", results["go"].tree())
         steps |= {"go": go_report, "checks": checks}
         for name, report in scans.items():
             dist = (
