@@ -1,4 +1,4 @@
-"""OCI image annotations (org.opencontainers.image.*) as labels on a container.
+"""OCI image annotations (org.opencontainers.image.*) as labels on a container, and an image's size.
 
 Dynamo-agnostic.
 """
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 import dagger
+from dagger import dag
 
 CREATED = "org.opencontainers.image.created"
 
@@ -34,7 +35,13 @@ def with_labels(labels: dict[str, str]) -> Callable[[dagger.Container], dagger.C
     return apply
 
 
-def uncompressed_tarball(ctr: dagger.Container) -> dagger.File:
-    """The container as an OCI tarball with uncompressed layers: for reading (a scan, a size), not for
-    pushing. Gzip would cost minutes of one core per gigabyte-sized runtime image, for nothing."""
-    return ctr.as_tarball(forced_compression=dagger.ImageLayerCompression.Uncompressed)
+async def files_bytes(ctr: dagger.Container, tool_image: str) -> int:
+    """The bytes of the container's files (`du -sb` of its root filesystem, mounted read-only in
+    `tool_image`): its uncompressed size, without writing a tarball of it."""
+    du = (
+        dag.container()
+        .from_(tool_image)
+        .with_mounted_directory("/rootfs", ctr.rootfs())
+        .with_exec(["sh", "-c", "du -sb /rootfs | cut -f1"])
+    )
+    return int((await du.stdout()).strip())

@@ -1,4 +1,4 @@
-"""Trivy in a container: image tarballs and directories scanned offline against a given database.
+"""Trivy in a container: images' root filesystems and source trees scanned offline against a given database.
 
 Dynamo-agnostic. The vulnerability database is a Directory (trivy.db + metadata.json), so a scan's
 cache key is the database's content: `download_database` refreshes it at most once a UTC day in
@@ -9,17 +9,14 @@ a locked cache volume; tests pass a small database they build themselves. Withou
 from __future__ import annotations
 
 import datetime
-import hashlib
 from dataclasses import dataclass
 
 import dagger
 from dagger import dag
 
-from .cache import cache_volume
-
 CACHE_DIR = "/trivy"  # Trivy's --cache-dir: the database is read from <cache>/db
-LAYER_CACHE_DIR = f"{CACHE_DIR}/fanal"  # and its analysis of each layer kept in <cache>/fanal/fanal.db
 OUT = "/out"
+ROOTFS = "/scan/rootfs"  # where an image's files are mounted to be scanned
 REPORT_JSON = "report.json"
 REPORT_SARIF = "report.sarif"
 SBOM_CYCLONEDX = "sbom.cdx.json"
@@ -93,24 +90,23 @@ class Trivy:
             .directory(OUT)
         )
 
-    def layer_cache(self, name: str) -> dagger.CacheVolume:
-        """The cache volume holding this Trivy's analysis of the layers of the images scanned as `name`."""
-        return cache_volume(f"trivy-layers-{hashlib.sha256(self.image.encode()).hexdigest()[:12]}-{name}")
+    def scan_rootfs(self, image: dagger.Container, name: str) -> dagger.Directory:
+        """Scan an image's root filesystem (OS packages, language packages, secrets), reported as `name`;
+        report.json, report.sarif, sbom.cdx.json. Paths in the reports are relative to the image's root.
 
-    def scan_image(self, tarball: dagger.File, layer_cache: str = "") -> dagger.Directory:
-        """Scan an OCI image tarball (no registry involved); report.json, report.sarif, sbom.cdx.json.
-
-        With `layer_cache` (e.g. the image's name), Trivy keeps what it found in each layer (packages,
-        secrets; keyed by the layer's digest and its analyzers' versions) in `layer_cache(name)`, so a
-        later scan of that image analyses only the layers it has not seen: after a wheel change, the
-        top ones, not gigabytes of CUDA libraries again. Vulnerabilities are still matched against the
-        database on every scan. One volume per name: Trivy locks its cache file for a whole scan, and
-        scans of different images run at once.
+        The mount is the image's own snapshot: no tarball is written. An image tarball would be another
+        copy of the image (6 to 8 GB for a runtime image) kept by the engine for every image built, and
+        the disk it takes makes the engine's GC evict the caches that matter. What this does not see is
+        a file a lower layer adds and a later one deletes.
         """
-        ctr = self._scanner().with_mounted_file("/scan/image.tar", tarball)
-        if layer_cache:
-            ctr = ctr.with_mounted_cache(LAYER_CACHE_DIR, self.layer_cache(layer_cache))
-        return self._reports(ctr, ["trivy", "image", "--input", "/scan/image.tar"])
+        # Trivy names a root filesystem after its /etc/hostname (the build machine's, in a base image).
+        hostname = dag.directory().with_new_file("hostname", f"{name}\n").file("hostname")
+        ctr = (
+            self._scanner()
+            .with_mounted_directory(ROOTFS, image.rootfs())
+            .with_mounted_file(f"{ROOTFS}/etc/hostname", hostname)
+        )
+        return self._reports(ctr, ["trivy", "rootfs", ROOTFS])
 
     def scan_directory(self, directory: dagger.Directory) -> dagger.Directory:
         """Scan a source tree: lock files for vulnerabilities, every file for secrets."""

@@ -217,7 +217,7 @@ class Dynamo(Stage):
         import datetime
 
         from modules.cache import built_at
-        from modules.oci import CREATED, uncompressed_tarball
+        from modules.oci import CREATED, files_bytes
 
         from .graph import Graph, runtime_image_name
         from .tags import check_sha
@@ -328,7 +328,7 @@ class Dynamo(Stage):
         def image_stage(name: str, build: Callable[[], Awaitable[dagger.Container]]):
             async def run() -> dagger.Container:
                 ctr = await build()
-                image_bytes[name] = await uncompressed_tarball(ctr).size()  # the tarball the scan reads
+                image_bytes[name] = await files_bytes(ctr, probe_image)
                 return ctr
 
             return run

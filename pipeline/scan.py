@@ -1,8 +1,8 @@
-"""The scan stage: Trivy over image tarballs and the source tree, gated by the context's [scan] policy.
+"""The scan stage: Trivy over images' files and the source tree, gated by the context's [scan] policy.
 
 `dagger call scan image --container=... --name=operator` returns a ScanReport (Trivy JSON, SARIF,
 a CycloneDX SBOM, and the gate's verdict); `... gate` fails with a table of what blocks it.
-Images are scanned from their tarballs: nothing is pushed to be scanned. The vulnerability database
+Images are scanned from their root filesystems: nothing is pushed or exported to be scanned. The vulnerability database
 is --trivy-db when given, else downloaded from [scan] vulnerability_db; with `vulnerability_db =
 "none"` scans check secrets and list packages only, and their reports say vulnerabilities were not checked.
 """
@@ -16,7 +16,6 @@ from typing import Annotated
 import dagger
 from dagger import Doc, dag, field, function, object_type
 
-from modules.oci import uncompressed_tarball
 from modules.trivy import DOWNLOAD_FAILED, REPORT_JSON, REPORT_SARIF, SBOM_CYCLONEDX, Trivy, download_database
 
 from .errors import DatabaseUnavailable, PipelineInputError
@@ -68,7 +67,7 @@ class ScanReport:
 
 @object_type
 class Scan(Stage):
-    """Trivy scans of images (from their tarballs) and of the source tree, gated by [scan] in the context."""
+    """Trivy scans of images (their root filesystems) and of the source tree, gated by [scan] in the context."""
 
     trivy_db: TrivyDatabase = None
     ignore_file: IgnoreFile = None
@@ -118,11 +117,11 @@ class Scan(Stage):
         container: Annotated[dagger.Container, Doc("The image to scan (one platform)")],
         name: Annotated[str, Doc("Its name in reports and errors, e.g. vllm-runtime-cuda12.9")],
     ) -> ScanReport:
-        """Scan one image from its OCI tarball: OS packages, language packages and secrets in its layers.
+        """Scan one image's files: OS packages, language packages and secrets.
 
-        Trivy's analysis of each layer is kept per image name, so a rescan reads only new layers."""
+        Its root filesystem is mounted as it is, so no multi-gigabyte tarball is written and kept."""
         trivy, threshold, not_checked = await self._trivy()
-        reports = trivy.scan_image(uncompressed_tarball(container), layer_cache=name)
+        reports = trivy.scan_rootfs(container, name)
         return await self._report(name, threshold, reports, not_checked)
 
     @function(cache="24h")

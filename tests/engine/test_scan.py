@@ -50,6 +50,9 @@ async def test_gate_blocks_on_the_planted_advisory_and_names_the_image(dag, offl
     trivy_json = json.loads(await report.report.contents())
     assert trivy_json["Metadata"]["OS"] == {"Family": "debian", "Name": trivy_json["Metadata"]["OS"]["Name"]}
     assert trivy_json["Metadata"]["OS"]["Name"].startswith("12")
+    # Named after the image, not after the /etc/hostname its base was built with.
+    assert trivy_json["ArtifactName"] == "hello-linux-amd64"
+    assert trivy_json["Results"][0]["Target"].startswith("hello-linux-amd64 (debian 12")
     summary = sarif_summary(await report.sarif.contents())
     assert summary["rules"] == {PLANTED_ID: 1} and summary["tools"][0].startswith("Trivy")
     sbom = json.loads(await report.sbom.contents())
@@ -74,37 +77,33 @@ async def test_clean_database_passes_and_the_ignore_file_accepts_a_finding(
 
 async def test_secret_scanner_finds_a_planted_credential_in_an_image(dag, offline_context, clean_db) -> None:
     key = fake_aws_key()
-    # An image of one file: the secret scanner reads every layer, no OS needed (and the scan stays quick).
+    # An image of one file: the secret scanner reads every file, no OS needed (and the scan stays quick).
     image = dag.container().with_new_file("/app/credentials.env", f"AWS_ACCESS_KEY_ID={key}\n")
     report = await scanner(dag, clean_db).image(image, "leaky")
     assert not report.passed
-    assert "secret  aws-access-key-id" in report.verdict and "/app/credentials.env" in report.verdict
+    assert "secret  aws-access-key-id" in report.verdict and "app/credentials.env" in report.verdict
     for text in (report.verdict, await report.report.contents(), await report.sarif.contents()):
         assert key not in text  # Trivy censors the match; the report never repeats it
 
 
-async def test_a_rescan_reuses_the_layers_analysis_and_still_reports_their_findings(
+async def test_an_image_is_scanned_and_sized_from_its_files_as_its_layers_leave_them(
     dag, offline_context, clean_db
 ) -> None:
-    """A second scan of an image under the same name finds Trivy's analysis of the unchanged layer in
-    the name's cache volume, and still reports the secret that layer carries."""
-    from modules.cache import salted
+    """The scan reads the image's root filesystem (no tarball): a secret an upper layer overwrites is
+    gone, one it adds is found; the size is the bytes of those files."""
+    from modules.oci import files_bytes
 
-    name = f"layered-{secrets.token_hex(4)}"  # a volume of its own
-    leaky = dag.container().with_new_file("/app/credentials.env", f"AWS_ACCESS_KEY_ID={fake_aws_key()}\n")
-    scan = scanner(dag, clean_db)
-    first = await scan.image(leaky, name)
-    trivy, _, _ = await scan._trivy()
-    listing = (
-        dag.container().from_(offline_context.image("python").pinned).with_(salted)
-        .with_mounted_cache("/layers", trivy.layer_cache(name))
-        .with_exec(["sh", "-c", f"echo {name}; ls /layers; stat -c %s /layers/fanal.db"])
+    leaky = (
+        dag.container()
+        .with_new_file("/app/old.env", f"AWS_ACCESS_KEY_ID={fake_aws_key()}\n")
+        .with_new_file("/app/old.env", "rotated\n")
+        .with_new_file("/app/new.env", f"AWS_ACCESS_KEY_ID={fake_aws_key()}\n")
+        .with_new_file("/app/blob.bin", "x" * 300_000)
     )  # fmt: skip
-    _, listed, size = (await listing.stdout()).split()
-    assert listed == "fanal.db" and int(size) > 0
-    second = await scan.image(leaky.with_new_file("/app/version.txt", "2\n"), name)
-    for report in (first, second):
-        assert not report.passed and "/app/credentials.env" in report.verdict
+    report = await scanner(dag, clean_db).image(leaky, "layered")
+    assert not report.passed and "app/new.env" in report.verdict and "app/old.env" not in report.verdict
+    size = await files_bytes(leaky, offline_context.image("python").pinned)
+    assert 300_000 + 2 * len("AWS_ACCESS_KEY_ID=") < size < 300_000 + 64 * 1024  # the files, and a few directories
 
 
 async def test_source_tree_scan_finds_a_planted_credential(dag, offline_context, clean_db) -> None:

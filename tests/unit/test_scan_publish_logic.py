@@ -29,13 +29,14 @@ REPO = Path(__file__).resolve().parents[2]
 SHA = "0123abcd"
 DIGEST = "sha256:" + "ab" * 32
 
-# The shape of `trivy image --format json` (Trivy 0.69): OS packages, a lock file, a secret.
+# The shape of `trivy rootfs --format json` (Trivy 0.69) of an image scanned as "operator": OS packages,
+# a lock file, a secret.
 TRIVY_REPORT = {
     "SchemaVersion": 2,
-    "ArtifactName": "/scan/image.tar",
+    "ArtifactName": "operator",
     "Results": [
         {
-            "Target": "/scan/image.tar (debian 12.12)",
+            "Target": "operator (debian 12.12)",
             "Class": "os-pkgs",
             "Vulnerabilities": [
                 {"VulnerabilityID": "CVE-2099-0001", "PkgName": "base-files", "InstalledVersion": "12.4+deb12u12",
@@ -46,7 +47,7 @@ TRIVY_REPORT = {
         },
         {"Target": "Cargo.lock", "Class": "lang-pkgs", "Vulnerabilities": None},
         {
-            "Target": "/app/leaked.env",
+            "Target": "app/leaked.env",
             "Class": "secret",
             "Secrets": [{"RuleID": "aws-access-key-id", "Severity": "CRITICAL", "Title": "AWS Access Key ID",
                          "StartLine": 2, "Match": "AWS_ACCESS_KEY_ID=********************"}],
