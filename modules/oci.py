@@ -36,7 +36,7 @@ def with_labels(labels: dict[str, str]) -> Callable[[dagger.Container], dagger.C
 
 
 async def files_bytes(ctr: dagger.Container, tool_image: str) -> int:
-    """The bytes of the container's files (`du -sb` of its root filesystem, mounted read-only in
+    """The bytes of the container's files (`du -sb` of its root filesystem, mounted in a container of
     `tool_image`): its uncompressed size, without writing a tarball of it."""
     du = (
         dag.container()

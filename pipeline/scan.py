@@ -2,9 +2,10 @@
 
 `dagger call scan image --container=... --name=operator` returns a ScanReport (Trivy JSON, SARIF,
 a CycloneDX SBOM, and the gate's verdict); `... gate` fails with a table of what blocks it.
-Images are scanned from their root filesystems: nothing is pushed or exported to be scanned. The vulnerability database
-is --trivy-db when given, else downloaded from [scan] vulnerability_db; with `vulnerability_db =
-"none"` scans check secrets and list packages only, and their reports say vulnerabilities were not checked.
+Images are scanned from their root filesystems: nothing is pushed or exported to be scanned. The
+vulnerability database is --trivy-db when given, else downloaded from [scan] vulnerability_db; with
+`vulnerability_db = "none"` scans check secrets and list packages only, and their reports say
+vulnerabilities were not checked.
 """
 
 from __future__ import annotations
