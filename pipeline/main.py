@@ -312,9 +312,9 @@ class Dynamo(Stage):
         async def planner() -> dagger.Container:
             return await image.planner(await wheel_dist("dynamo"), commit_sha, index_url, index, STABLE_CREATED)
 
-        # The go stage's own binaries: their build chains (the EPP's C library and cgo checks) are not made twice.
-        go_stamp = await go._stamp(version, commit_sha)
+        go_stamp = await go._stamp(version, commit_sha)  # the version is resolved: nothing to read
 
+        # The go stage's own binaries: their build chains (the EPP's C library and cgo checks) are not made twice.
         async def operator() -> dagger.Container:
             binaries: GoBinaries = await graph.need("go")
             return await go._operator_image(binaries.operator, *go_stamp, STABLE_CREATED)
