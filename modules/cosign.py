@@ -101,6 +101,10 @@ class Cosign:
         await (
             self._container()
             .with_(access.tool_access)
+            # One copy at a time: in parallel, cosign re-puts a platform manifest under its digest tag
+            # while the registry checks the index's children, and a filesystem-backed registry rewrites
+            # that manifest's link in place, so the check reads it empty (DIGEST_INVALID).
+            .with_env_variable("GOMAXPROCS", "1")
             .with_(side_effect)
             .with_exec(["with-registry-auth", "cosign", "copy", "--force", *self._registry_flags(access),
                         access.in_container(source), access.in_container(target)])  # fmt: skip
