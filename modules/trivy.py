@@ -8,15 +8,20 @@ a locked cache volume; tests pass a small database they build themselves. Withou
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+import json
 from dataclasses import dataclass
 
 import dagger
 from dagger import dag
 
+from .trivy_layers import OS_FILES, OS_RELEASE_FILES, merge_layers, source_files
+
 CACHE_DIR = "/trivy"  # Trivy's --cache-dir: the database is read from <cache>/db
 OUT = "/out"
 ROOTFS = "/scan/rootfs"  # where an image's files are mounted to be scanned
+IMAGE = "/scan/image"  # the whole image, beside the files its upper layers add or change
 REPORT_JSON = "report.json"
 REPORT_SARIF = "report.sarif"
 SBOM_CYCLONEDX = "sbom.cdx.json"
@@ -28,6 +33,23 @@ _OFFLINE = ["--cache-dir", CACHE_DIR, "--skip-db-update", "--skip-java-db-update
 # machine: the frontend's secret scan timed out (`semaphore acquire: context deadline exceeded`).
 SCAN_TIMEOUT = "30m"
 
+
+# Lists which of the lower report's files (and the OS's) the upper layers changed (they are in the
+# diff at ROOTFS) and which the image no longer has, copies the image's OS release files in so Trivy
+# names the OS, then runs the scan given as "$@". Package databases come only when they changed.
+_SCAN_UPPER = f"""set -e
+: > {OUT}/changed; : > {OUT}/gone
+while IFS= read -r path; do
+  if [ -e "{ROOTFS}/$path" ] || [ -L "{ROOTFS}/$path" ]; then echo "$path" >> {OUT}/changed
+  elif [ ! -e "{IMAGE}/$path" ] && [ ! -L "{IMAGE}/$path" ]; then echo "$path" >> {OUT}/gone; fi
+done < {OUT}/lower-files
+for path in {" ".join(OS_RELEASE_FILES)}; do
+  if [ ! -e "{ROOTFS}/$path" ] && [ -f "{IMAGE}/$path" ]; then
+    mkdir -p "$(dirname "{ROOTFS}/$path")" && cp -P "{IMAGE}/$path" "{ROOTFS}/$path"
+  fi
+done
+exec "$@"
+"""
 
 # What a failed download prints instead of Trivy's log: one line, then the exec fails.
 DOWNLOAD_FAILED = "cannot download Trivy's vulnerability database from"
@@ -74,20 +96,38 @@ class Trivy:
             ctr = ctr.with_file("/scan/trivyignore", self.ignore_file)
         return ctr
 
-    def _reports(self, ctr: dagger.Container, command: list[str]) -> dagger.Directory:
-        """Run one scan to JSON (every package listed), then convert it to SARIF and CycloneDX."""
+    def _scan_args(self) -> list[str]:
+        """What follows `trivy <target> <path>`: offline, every package listed, JSON to OUT/REPORT_JSON."""
         ignore = ["--ignorefile", "/scan/trivyignore"] if self.ignore_file is not None else []
         scanners = "vuln,secret" if self.database is not None else "secret"
-        scan = [*command, *_OFFLINE, "--timeout", SCAN_TIMEOUT, "--scanners", scanners, "--list-all-pkgs", *ignore,
+        return [*_OFFLINE, "--timeout", SCAN_TIMEOUT, "--scanners", scanners, "--list-all-pkgs", *ignore,
                 "--format", "json", "--output", f"{OUT}/{REPORT_JSON}"]  # fmt: skip
+
+    def _report(self, ctr: dagger.Container, command: list[str]) -> dagger.File:
+        """Run one scan (`trivy <target> <path>`) to its JSON report, every package listed."""
+        return ctr.with_exec(["mkdir", "-p", OUT]).with_exec([*command, *self._scan_args()]).file(f"{OUT}/{REPORT_JSON}")
+
+    def converted(self, report: dagger.File) -> dagger.Directory:
+        """A JSON report with its SARIF and CycloneDX conversions: report.json, report.sarif, sbom.cdx.json."""
         return (
-            ctr.with_exec(["mkdir", "-p", OUT])
-            .with_exec(scan)
+            dag.container()
+            .from_(self.image)
+            .with_file(f"{OUT}/{REPORT_JSON}", report)
             .with_exec(["trivy", "convert", "--format", "sarif", "--output", f"{OUT}/{REPORT_SARIF}",
                         f"{OUT}/{REPORT_JSON}"])  # fmt: skip
             .with_exec(["trivy", "convert", "--format", "cyclonedx", "--output", f"{OUT}/{SBOM_CYCLONEDX}",
                         f"{OUT}/{REPORT_JSON}"])  # fmt: skip
             .directory(OUT)
+        )
+
+    def _rootfs_scanner(self, files: dagger.Directory, name: str) -> dagger.Container:
+        """The scanner with `files` mounted as a root filesystem that Trivy names `name`."""
+        # Trivy names a root filesystem after its /etc/hostname (the build machine's, in a base image).
+        hostname = dag.directory().with_new_file("hostname", f"{name}\n").file("hostname")
+        return (
+            self._scanner()
+            .with_mounted_directory(ROOTFS, files)
+            .with_mounted_file(f"{ROOTFS}/etc/hostname", hostname)
         )
 
     def scan_rootfs(self, image: dagger.Container, name: str) -> dagger.Directory:
@@ -99,16 +139,32 @@ class Trivy:
         the disk it takes makes the engine's GC evict the caches that matter. What this does not see is
         a file a lower layer adds and a later one deletes.
         """
-        # Trivy names a root filesystem after its /etc/hostname (the build machine's, in a base image).
-        hostname = dag.directory().with_new_file("hostname", f"{name}\n").file("hostname")
-        ctr = (
-            self._scanner()
-            .with_mounted_directory(ROOTFS, image.rootfs())
-            .with_mounted_file(f"{ROOTFS}/etc/hostname", hostname)
+        return self.converted(self._report(self._rootfs_scanner(image.rootfs(), name), ["trivy", "rootfs", ROOTFS]))
+
+    async def scan_rootfs_on(self, image: dagger.Container, lower: dagger.Container, name: str) -> dagger.Directory:
+        """`scan_rootfs` of an image built on `lower`, from `lower`'s scan (the engine's cache keeps it
+        while `lower` is unchanged) and a scan of only the files the upper layers add or change.
+
+        The lower report keeps what it read from files the image still has unchanged; OS packages
+        are rescanned whole when the upper layers change the package database (`trivy_layers`).
+        """
+        lower_scan = self._report(self._rootfs_scanner(lower.rootfs(), name), ["trivy", "rootfs", ROOTFS])
+        lower_report = json.loads(await lower_scan.contents())
+        to_check = sorted(source_files(lower_report) | set(OS_FILES))
+        upper = (
+            self._rootfs_scanner(lower.rootfs().diff(image.rootfs()), name)
+            .with_mounted_directory(IMAGE, image.rootfs())
+            .with_new_file(f"{OUT}/lower-files", "".join(f"{path}\n" for path in to_check))
+            .with_exec(["sh", "-c", _SCAN_UPPER, "scan-upper", "trivy", "rootfs", ROOTFS, *self._scan_args()])
         )
-        return self._reports(ctr, ["trivy", "rootfs", ROOTFS])
+        changed, gone, upper_report = await asyncio.gather(
+            upper.file(f"{OUT}/changed").contents(), upper.file(f"{OUT}/gone").contents(),
+            upper.file(f"{OUT}/{REPORT_JSON}").contents(),
+        )  # fmt: skip
+        merged = merge_layers(lower_report, json.loads(upper_report), set(changed.splitlines()), set(gone.splitlines()))
+        return self.converted(dag.directory().with_new_file(REPORT_JSON, json.dumps(merged)).file(REPORT_JSON))
 
     def scan_directory(self, directory: dagger.Directory) -> dagger.Directory:
         """Scan a source tree: lock files for vulnerabilities, every file for secrets."""
         ctr = self._scanner().with_mounted_directory("/scan/src", directory)
-        return self._reports(ctr, ["trivy", "filesystem", "/scan/src"])
+        return self.converted(self._report(ctr, ["trivy", "filesystem", "/scan/src"]))

@@ -318,6 +318,20 @@ class Image(Stage):
         base; here runtime images carry no compiler); sglang and trtllm from the images the context
         names for them. FFmpeg comes in where the context enables it.
         """
+        layers = await self._runtime_layers(framework, cuda_version, wheels, commit_sha, index_url, index, created)
+        return layers.image
+
+    async def _runtime_layers(
+        self,
+        framework: str,
+        cuda_version: str = "",
+        wheels: dagger.Directory | None = None,
+        commit_sha: str = "",
+        index_url: str = "",
+        index: dagger.Service | None = None,
+        created: str = "",
+    ) -> Layers:
+        """`runtime`'s image and the image up to the Dynamo wheels it is built on."""
         ctx, combo = await self._combination(framework, cuda_version)
         package = FRAMEWORK_PACKAGES.get(framework)
         prepared, requirements = await self._runtime_venv(ctx, combo, framework, index_url, index, wheels)
@@ -334,11 +348,12 @@ class Image(Stage):
             )
         for name, value in FRAMEWORK_ENV.get(framework, {}).items():
             ctr = ctr.with_env_variable(name, value)
-        return (
+        return Layers(
+            prepared.ctr,
             ctr.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_workdir("/workspace")
             .with_user(USER)
-            .with_(with_labels(await self._labels(ctx, commit_sha, created)))
+            .with_(with_labels(await self._labels(ctx, commit_sha, created))),
         )
 
     async def _runtime_venv(
@@ -430,6 +445,19 @@ class Image(Stage):
         created: Created = "",
     ) -> dagger.Container:
         """The frontend image: the context's frontend base, /epp from the Go stage, the wheels, NIXL and GMS, user dynamo."""
+        return (await self._frontend_layers(wheels, epp, commit_sha, cuda_version, index_url, index, created)).image
+
+    async def _frontend_layers(
+        self,
+        wheels: dagger.Directory | None = None,
+        epp: dagger.File | None = None,
+        commit_sha: str = "",
+        cuda_version: str = "12.9",
+        index_url: str = "",
+        index: dagger.Service | None = None,
+        created: str = "",
+    ) -> Layers:
+        """`frontend`'s image and the image up to the Dynamo wheels it is built on."""
         ctx, combo = await self._combination("dynamo", cuda_version)
         index_urls = self._index_urls(ctx, "dynamo", index_url)
         nixl = await Native(**self.inputs()).nixl("dynamo", combo.cuda or "")
@@ -443,13 +471,14 @@ class Image(Stage):
 
             epp = await Go(**self.inputs()).epp(commit_sha=commit_sha)
         ctr = self._with_dynamo_wheels(venv, wheels, [], index_urls).with_file("/epp", epp, permissions=0o755)
-        return (
+        return Layers(
+            venv,
             ctr.with_env_variable("DYNAMO_COMMIT_SHA", commit_sha)
             .with_workdir("/workspace")
             .with_user(USER)
             .with_entrypoint(["/epp"])
             .with_default_args([])
-            .with_(with_labels(await self._labels(ctx, commit_sha, created)))
+            .with_(with_labels(await self._labels(ctx, commit_sha, created))),
         )
 
     @function
@@ -510,6 +539,14 @@ class NatsEtcd:
 
     nats_server: dagger.File
     etcd: dagger.Directory
+
+
+@dataclass(frozen=True)
+class Layers:
+    """An image and the image up to the Dynamo wheels it is built on (what a scan of it can reuse)."""
+
+    lower: dagger.Container
+    image: dagger.Container
 
 
 @dataclass(frozen=True)

@@ -294,20 +294,27 @@ class Dynamo(Stage):
         # image is a cache hit), then labelled with this run's time.
         created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         image_bytes: dict[str, int] = {}
+        # What the runtimes and the frontend are built on (gigabytes): scanned once, reused while unchanged.
+        lowers: dict[str, dagger.Container] = {}
         builds = {}
         for framework, cuda in runtimes:
+            name = runtime_image_name(framework, cuda)
 
-            async def runtime(framework: str = framework, cuda: str = cuda) -> dagger.Container:
+            async def runtime(framework: str = framework, cuda: str = cuda, name: str = name) -> dagger.Container:
                 # The image's venv (NIXL, the framework: gigabytes) installs while the wheels compile.
                 dist = await alongside(image.runtime_venv(framework, cuda, index_url, index), wheel_dist(framework))
-                return await image.runtime(framework, cuda, dist, commit_sha, index_url, index, STABLE_CREATED)
+                layers = await image._runtime_layers(framework, cuda, dist, commit_sha, index_url, index, STABLE_CREATED)
+                lowers[name] = layers.lower
+                return layers.image
 
-            builds[runtime_image_name(framework, cuda)] = runtime
+            builds[name] = runtime
 
         async def frontend() -> dagger.Container:
             binaries: GoBinaries = await graph.need("go")
-            return await image.frontend(await wheel_dist("dynamo"), binaries.epp, commit_sha,
-                                        index_url=index_url, index=index, created=STABLE_CREATED)  # fmt: skip
+            layers = await image._frontend_layers(await wheel_dist("dynamo"), binaries.epp, commit_sha,
+                                                  index_url=index_url, index=index, created=STABLE_CREATED)  # fmt: skip
+            lowers["frontend"] = layers.lower
+            return layers.image
 
         async def planner() -> dagger.Container:
             return await image.planner(await wheel_dist("dynamo"), commit_sha, index_url, index, STABLE_CREATED)
@@ -341,7 +348,7 @@ class Dynamo(Stage):
             for name in builds:
 
                 async def scanned(name: str = name) -> ScanReport:
-                    report = await scan.image(await graph.need(f"image {name}"), name)
+                    report = await scan.image(await graph.need(f"image {name}"), name, lowers.get(name))
                     scans[name] = report
                     report.gate()  # the gate blocks: this stage fails naming the image
                     return report

@@ -117,12 +117,20 @@ class Scan(Stage):
         self,
         container: Annotated[dagger.Container, Doc("The image to scan (one platform)")],
         name: Annotated[str, Doc("Its name in reports and errors, e.g. vllm-runtime-cuda12.9")],
+        lower: Annotated[
+            dagger.Container | None,
+            Doc("The image `container` was built on, e.g. `image runtime-venv`: its scan is reused while it "
+                "is unchanged, and only the files `container` adds or changes are scanned again"),
+        ] = None,
     ) -> ScanReport:
         """Scan one image's files: OS packages, language packages and secrets.
 
         Its root filesystem is mounted as it is, so no multi-gigabyte tarball is written and kept."""
         trivy, threshold, not_checked = await self._trivy()
-        reports = trivy.scan_rootfs(container, name)
+        if lower is None:
+            reports = trivy.scan_rootfs(container, name)
+        else:
+            reports = await trivy.scan_rootfs_on(container, lower, name)
         return await self._report(name, threshold, reports, not_checked)
 
     @function(cache="24h")

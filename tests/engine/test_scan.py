@@ -6,6 +6,7 @@ Debian stand-in images really contain, and images and the source tree carry a pl
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -104,6 +105,59 @@ async def test_an_image_is_scanned_and_sized_from_its_files_as_its_layers_leave_
     assert not report.passed and "app/new.env" in report.verdict and "app/old.env" not in report.verdict
     size = await files_bytes(leaky, offline_context.image("python").pinned)
     assert 300_000 + 2 * len("AWS_ACCESS_KEY_ID=") < size < 300_000 + 64 * 1024  # the files, and a few directories
+
+
+def dist_info(name: str, version: str) -> tuple[str, str]:
+    """A Python package as Trivy finds it in a root filesystem: its METADATA in a venv's site-packages."""
+    return (f"/opt/venv/lib/python3.12/site-packages/{name}-{version}.dist-info/METADATA",
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")  # fmt: skip
+
+
+def scanned_facts(report: dict) -> tuple[set, set]:
+    """A report's packages (target, name, version, file) and findings (target, ID), without scan-time fields."""
+    results = report.get("Results") or []
+    packages = {(r["Target"], p["Name"], p["Version"], p.get("FilePath", ""))
+                for r in results for p in r.get("Packages") or []}  # fmt: skip
+    findings = {(r["Target"], f.get("VulnerabilityID") or f.get("RuleID"))
+                for r in results for f in (r.get("Vulnerabilities") or []) + (r.get("Secrets") or [])}  # fmt: skip
+    return packages, findings
+
+
+async def test_an_image_scanned_on_its_lower_image_reports_what_a_whole_scan_does(
+    dag, offline_context, planted_db
+) -> None:
+    """Upper layers that upgrade a package, rewrite and add secrets, add a package and an OS package:
+    the report from the lower image's scan and the upper layers' is the whole image's report."""
+    lower = (
+        dag.container().from_(offline_context.image("python").pinned)
+        .with_new_file(*dist_info("six", "1.16.0"))
+        .with_new_file(*dist_info("torch", "2.7.0"))
+        .with_new_file("/app/old.env", f"AWS_ACCESS_KEY_ID={fake_aws_key()}\n")
+        .with_new_file("/app/kept.env", f"AWS_ACCESS_KEY_ID={fake_aws_key()}\n")
+    )  # fmt: skip
+    image = (
+        lower.without_directory("/opt/venv/lib/python3.12/site-packages/six-1.16.0.dist-info")
+        .with_new_file(*dist_info("six", "1.17.0"))
+        .with_new_file(*dist_info("ai-dynamo", "1.0.0"))
+        .with_new_file("/app/old.env", "rotated\n")
+        .with_new_file("/app/new.env", f"AWS_ACCESS_KEY_ID={fake_aws_key()}\n")
+        .with_exec(["sh", "-c", "printf 'Package: fake-tool\\nStatus: install ok installed\\nVersion: 1.0\\n"
+                    "Architecture: all\\nMaintainer: x\\nDescription: x\\n\\n' >> /var/lib/dpkg/status"])
+    )  # fmt: skip
+    scan = scanner(dag, planted_db)
+    whole, layered = await asyncio.gather(scan.image(image, "layers"), scan.image(image, "layers", lower))
+    whole_facts = scanned_facts(json.loads(await whole.report.contents()))
+    layered_report = json.loads(await layered.report.contents())
+    packages, findings = scanned_facts(layered_report)
+    assert (packages, findings) == whole_facts
+    names = {(name, version) for _, name, version, _ in packages}
+    assert {("six", "1.17.0"), ("torch", "2.7.0"), ("ai-dynamo", "1.0.0"), ("fake-tool", "1.0")} <= names
+    assert ("six", "1.16.0") not in names
+    assert {target for target, rule in findings if rule == "aws-access-key-id"} == {"app/kept.env", "app/new.env"}
+    assert (f"layers (debian {layered_report['Metadata']['OS']['Name']})", PLANTED_ID) in findings
+    assert layered.verdict == whole.verdict and not layered.passed
+    sbom = json.loads(await layered.sbom.contents())
+    assert "pkg:pypi/ai-dynamo@1.0.0" in {component.get("purl") for component in sbom["components"]}
 
 
 async def test_source_tree_scan_finds_a_planted_credential(dag, offline_context, clean_db) -> None:
