@@ -22,6 +22,7 @@ CACHE_DIR = "/trivy"  # Trivy's --cache-dir: the database is read from <cache>/d
 OUT = "/out"
 ROOTFS = "/scan/rootfs"  # where an image's files are mounted to be scanned
 IMAGE = "/scan/image"  # the whole image, beside the files its upper layers add or change
+LOWER = "/scan/lower"  # the image it was built on
 REPORT_JSON = "report.json"
 REPORT_SARIF = "report.sarif"
 SBOM_CYCLONEDX = "sbom.cdx.json"
@@ -35,13 +36,15 @@ SCAN_TIMEOUT = "30m"
 
 
 # Lists which of the lower report's files (and the OS's) the upper layers changed (they are in the
-# diff at ROOTFS) and which the image no longer has, copies the image's OS release files in so Trivy
+# diff at ROOTFS) and which of the lower image's files the image no longer has (a report's name for
+# several files, such as "Python", is neither), copies the image's OS release files in so Trivy
 # names the OS, then runs the scan given as "$@". Package databases come only when they changed.
 _SCAN_UPPER = f"""set -e
 : > {OUT}/changed; : > {OUT}/gone
+exists() {{ [ -e "$1" ] || [ -L "$1" ]; }}
 while IFS= read -r path; do
-  if [ -e "{ROOTFS}/$path" ] || [ -L "{ROOTFS}/$path" ]; then echo "$path" >> {OUT}/changed
-  elif [ ! -e "{IMAGE}/$path" ] && [ ! -L "{IMAGE}/$path" ]; then echo "$path" >> {OUT}/gone; fi
+  if exists "{ROOTFS}/$path"; then echo "$path" >> {OUT}/changed
+  elif exists "{LOWER}/$path" && ! exists "{IMAGE}/$path"; then echo "$path" >> {OUT}/gone; fi
 done < {OUT}/lower-files
 for path in {" ".join(OS_RELEASE_FILES)}; do
   if [ ! -e "{ROOTFS}/$path" ] && [ -f "{IMAGE}/$path" ]; then
@@ -154,6 +157,7 @@ class Trivy:
         upper = (
             self._rootfs_scanner(lower.rootfs().diff(image.rootfs()), name)
             .with_mounted_directory(IMAGE, image.rootfs())
+            .with_mounted_directory(LOWER, lower.rootfs())
             .with_new_file(f"{OUT}/lower-files", "".join(f"{path}\n" for path in to_check))
             .with_exec(["sh", "-c", _SCAN_UPPER, "scan-upper", "trivy", "rootfs", ROOTFS, *self._scan_args()])
         )
