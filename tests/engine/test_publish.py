@@ -165,7 +165,9 @@ async def published(dag, offline_context, registry, signing, clean_db) -> dict:
     return {"stage": stage, "result": result, "variants": variants, "refs": result.refs}
 
 
-async def test_publish_pushes_one_signed_multi_platform_manifest(dag, offline_context, registry, signing, published):
+async def test_publish_pushes_one_signed_multi_platform_manifest(
+    dag, offline_context, registry, signing, published, tmp_path
+):
     refs = published["refs"]
     assert len(refs) == 1 and refs[0].startswith(f"{REPOSITORY}:{SHA}-operator@sha256:")
     digest = refs[0].partition("@")[2]
@@ -186,10 +188,12 @@ async def test_publish_pushes_one_signed_multi_platform_manifest(dag, offline_co
             .with_registry_auth(f"localhost:{PORT}", USER, registry.secret)
             .from_(f"{REPOSITORY}@{digest}", registry_service=registry.service)
         )
-        binary = await pulled.file("/manager").export(f"/tmp/scan-publish-{platform.replace('/', '-')}")
+        binary = await pulled.file("/manager").export(str(tmp_path / f"pulled-{platform.replace('/', '-')}"))
         elf = Path(binary).read_bytes()
         assert elf[:4] == b"\x7fELF" and elf[18] == ELF_MACHINE[platform]
-        built = await variant.file("/manager").export(f"/tmp/scan-publish-built-{platform.replace('/', '-')}")
+        # Under pytest's own temporary directory: two runs on one host once shared a /tmp path and
+        # one read the file while the other rewrote it (empty).
+        built = await variant.file("/manager").export(str(tmp_path / f"built-{platform.replace('/', '-')}"))
         assert hashlib.sha256(elf).hexdigest() == hashlib.sha256(Path(built).read_bytes()).hexdigest()
     # Signed by digest: the public key verifies it; another key does not.
     verified = json.loads(await published["stage"].verify(f"{REPOSITORY}@{digest}", signing["public_key"]))
