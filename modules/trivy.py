@@ -133,6 +133,10 @@ class Trivy:
             .with_mounted_file(f"{ROOTFS}/etc/hostname", hostname)
         )
 
+    def _rootfs_report(self, files: dagger.Directory, name: str) -> dagger.File:
+        """The JSON report of `trivy rootfs` over `files`, named `name`."""
+        return self._report(self._rootfs_scanner(files, name), ["trivy", "rootfs", ROOTFS])
+
     def scan_rootfs(self, image: dagger.Container, name: str) -> dagger.Directory:
         """Scan an image's root filesystem (OS packages, language packages, secrets), reported as `name`;
         report.json, report.sarif, sbom.cdx.json. Paths in the reports are relative to the image's root.
@@ -142,7 +146,7 @@ class Trivy:
         the disk it takes makes the engine's GC evict the caches that matter. What this does not see is
         a file a lower layer adds and a later one deletes.
         """
-        return self.converted(self._report(self._rootfs_scanner(image.rootfs(), name), ["trivy", "rootfs", ROOTFS]))
+        return self.converted(self._rootfs_report(image.rootfs(), name))
 
     async def scan_rootfs_on(self, image: dagger.Container, lower: dagger.Container, name: str) -> dagger.Directory:
         """`scan_rootfs` of an image built on `lower`, from `lower`'s scan (the engine's cache keeps it
@@ -151,8 +155,7 @@ class Trivy:
         The lower report keeps what it read from files the image still has unchanged; OS packages
         are rescanned whole when the upper layers change the package database (`trivy_layers`).
         """
-        lower_scan = self._report(self._rootfs_scanner(lower.rootfs(), name), ["trivy", "rootfs", ROOTFS])
-        lower_report = json.loads(await lower_scan.contents())
+        lower_report = json.loads(await self._rootfs_report(lower.rootfs(), name).contents())
         to_check = sorted(source_files(lower_report) | set(OS_FILES))
         upper = (
             self._rootfs_scanner(lower.rootfs().diff(image.rootfs()), name)

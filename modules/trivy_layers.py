@@ -19,6 +19,8 @@ OS_RELEASE_FILES = (
 OS_FILES = (*OS_RELEASE_FILES, "var/lib/dpkg/status", "var/lib/dpkg/status.d", "lib/apk/db/installed", "var/lib/rpm",
             "usr/lib/sysimage/rpm")  # fmt: skip
 OS_CLASS = "os-pkgs"
+# A result's entries and the key naming each one's file; an entry without it comes from the Target.
+_ENTRY_FILE = (("Packages", "FilePath"), ("Vulnerabilities", "PkgPath"))
 
 
 def source_files(report: dict[str, Any]) -> set[str]:
@@ -29,8 +31,8 @@ def source_files(report: dict[str, Any]) -> set[str]:
             continue
         target = result.get("Target", "")
         files.add(target)
-        files |= {package.get("FilePath") or target for package in result.get("Packages") or []}
-        files |= {vuln.get("PkgPath") or target for vuln in result.get("Vulnerabilities") or []}
+        for key, file_key in _ENTRY_FILE:
+            files |= {entry.get(file_key) or target for entry in result.get(key) or []}
     return files - {""}
 
 
@@ -38,9 +40,9 @@ def _still_there(result: dict[str, Any], stale: set[str]) -> dict[str, Any] | No
     """The part of a lower result whose files the upper layers left alone; None when nothing is left."""
     target = result.get("Target", "")
     kept = dict(result)
-    for key, path_key in (("Packages", "FilePath"), ("Vulnerabilities", "PkgPath")):
+    for key, file_key in _ENTRY_FILE:
         if key in result:
-            kept[key] = [entry for entry in result[key] or [] if (entry.get(path_key) or target) not in stale]
+            kept[key] = [entry for entry in result[key] or [] if (entry.get(file_key) or target) not in stale]
     if "Secrets" in result and target in stale:
         kept["Secrets"] = []
     return kept if any(kept.get(key) for key in ("Packages", "Vulnerabilities", "Secrets")) else None
