@@ -16,7 +16,7 @@ import dagger
 import pytest
 
 from pipeline.context import Context
-from pipeline.findings import ScanBlocked, sarif_summary
+from pipeline.findings import ScanBlocked, findings_from_trivy, sarif_summary
 from pipeline.scan import Scan
 from tests.conftest import EXAMPLE_WORKSPACE
 from tests.engine.scan_fixtures import PLANTED_ID, PLANTED_PACKAGE
@@ -118,9 +118,7 @@ def scanned_facts(report: dict) -> tuple[set, set]:
     results = report.get("Results") or []
     packages = {(r["Target"], p["Name"], p["Version"], p.get("FilePath", ""))
                 for r in results for p in r.get("Packages") or []}  # fmt: skip
-    findings = {(r["Target"], f.get("VulnerabilityID") or f.get("RuleID"))
-                for r in results for f in (r.get("Vulnerabilities") or []) + (r.get("Secrets") or [])}  # fmt: skip
-    return packages, findings
+    return packages, {(finding.target, finding.id) for finding in findings_from_trivy(report)}
 
 
 async def test_an_image_scanned_on_its_lower_image_reports_what_a_whole_scan_does(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from modules.trivy_layers import merge_layers, source_files
+from pipeline.findings import findings_from_trivy
 
 OS = {"Target": "img (debian 12.15)", "Class": "os-pkgs", "Type": "debian",
       "Packages": [{"Name": "base-files", "Version": "12.4"}],
@@ -40,8 +41,7 @@ def packages(merged: dict) -> set[tuple[str, str, str]]:
 
 
 def findings(merged: dict) -> set[tuple[str, str]]:
-    return {(r["Target"], f.get("VulnerabilityID") or f["RuleID"])
-            for r in merged["Results"] for f in (r.get("Vulnerabilities") or []) + (r.get("Secrets") or [])}  # fmt: skip
+    return {(finding.target, finding.id) for finding in findings_from_trivy(merged)}
 
 
 def test_source_files_are_each_packages_file_and_each_findings_target_but_not_the_os():
