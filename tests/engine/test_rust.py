@@ -12,7 +12,7 @@ import dagger
 
 from pipeline import Dynamo
 from pipeline.errors import PipelineInputError
-from pipeline.rust import DEFAULT_TARGET, TARGET_DIR
+from pipeline.rust import TARGET_DIR
 
 
 async def touched(dynamo: Dynamo) -> Dynamo:
@@ -257,11 +257,12 @@ async def test_a_python_only_edit_leaves_the_cargo_exec_cached(dynamo: Dynamo, d
 
 async def test_tests_build_in_the_dev_builds_tree(dynamo: Dynamo) -> None:
     """`rust test` compiles into the tree `rust build --profile dev` fills (the test profile is dev's,
-    the target triple the same), so on a real workspace it reuses every dependency the build
-    compiled; in target/debug it would compile them all again, and sccache would miss them."""
+    the target arguments the same), so on a real workspace it reuses every dependency the build
+    compiled; in another tree it would compile them all again, and sccache would miss them."""
     state = await touched(dynamo)
     await state.rust().build(profile="dev")
     run = await state.rust().test()
     binaries = re.findall(r"Running unittests \S+ \((\S+)\)", run.output)
     assert len(binaries) >= 4, run.output
-    assert all(path.startswith(f"{TARGET_DIR}/{DEFAULT_TARGET}/debug/deps/") for path in binaries), binaries
+    # The builder's own triple takes no --target (target_args): one tree, host and target sides shared.
+    assert all(path.startswith(f"{TARGET_DIR}/debug/deps/") for path in binaries), binaries

@@ -267,3 +267,14 @@ def test_profile_dir(profile: str, directory: str) -> None:
 
 def test_profile_dir_bench_is_release() -> None:
     assert profile_dir("bench") == "release"
+
+
+def test_the_builders_own_triple_takes_no_target_argument():
+    """With `--target`, cargo compiles the crates build scripts and code both use twice; the
+    builder's own triple needs none. Other triples keep it, and their own artifact directory."""
+    from pipeline.rust import DEFAULT_TARGET, TARGET_DIR, target_args
+
+    assert target_args(DEFAULT_TARGET, "dev") == ([], f"{TARGET_DIR}/debug")
+    assert target_args(DEFAULT_TARGET, "release") == ([], f"{TARGET_DIR}/release")
+    assert target_args("aarch64-unknown-linux-gnu", "dev") == (
+        ["--target", "aarch64-unknown-linux-gnu"], f"{TARGET_DIR}/aarch64-unknown-linux-gnu/debug")
