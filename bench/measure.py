@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import os
+import subprocess
 import tarfile
 import threading
 import time
@@ -179,3 +180,9 @@ class Stopwatch:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = round(time.monotonic() - self.started, 1)
+
+
+def engine_disk(container: str) -> str:
+    """`du -sh` of the engine's state, read inside its container (shared: others' caches included)."""
+    result = subprocess.run(["docker", "exec", container, "du", "-sh", "/var/lib/dagger"], capture_output=True, text=True)
+    return result.stdout.split()[0] if result.returncode == 0 and result.stdout else "unknown"

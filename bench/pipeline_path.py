@@ -1,4 +1,5 @@
-"""The pipeline's side: build-all, and wheels -> runtime image (the Dockerfile's chain), in client mode.
+"""The pipeline's side: build-all, wheels -> runtime image (the Dockerfile's chain), and `rust build`
+(bare cargo's peer), in client mode.
 
 Each target gets its own cache salt (modules/cache.py), so neither reuses the other's work and a
 run starts cold without pruning the shared engine.
@@ -110,6 +111,22 @@ async def runtime_path(
         await image.export(str(image_tar))
         figures["image"] = image_facts(image_tar, collect_prefix="opt/dynamo/wheelhouse/")
     return figures
+
+
+async def rust_build(checkout: Path, overlay: Path, profile: str, salt: str) -> dict[str, object]:
+    """Time `rust build --profile <profile>` on `checkout` (its upload included, its artifacts synced):
+    what bare `cargo build --workspace` does, in the builder with its cache volumes and sccache."""
+    _use_salt(salt)
+    started = time.monotonic()
+    run = await _dynamo(await host_source(checkout), overlay).rust().build(profile=profile)
+    await run.artifacts.sync()
+    seconds = time.monotonic() - started
+    report = json.loads(run.report)
+    return {
+        "seconds": round(seconds, 1),
+        "stages": {step["name"]: round(step["seconds"], 1) for step in report["steps"]},
+        "sccache": {step["name"]: step["sccache"] for step in report["steps"] if "sccache" in step},
+    }
 
 
 async def prune_engine_cache() -> None:

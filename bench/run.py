@@ -8,16 +8,18 @@ Scenarios, in this order on each path: cold, then --rounds times: warm no-op, a 
 in a Rust source file, a one-line change in a Python source file (the edits go into a copy of the
 source; the checkout is never touched). Paths:
 
-- pipeline: `build-all`, and `wheels build` + `image runtime` (what the Dockerfile's runtime
-  target chains), on the local engine in client mode. Cold is "fresh keys" by default: a new
+- pipeline: `build-all`, `wheels build` + `image runtime` (what the Dockerfile's runtime
+  target chains), and `rust build --profile <--rust-profile>` (bare cargo's peer: `--targets
+  rust_build`), on the local engine in client mode. Cold is "fresh keys" by default: a new
   salt (DYNAMO_PIPELINE_CACHE_SALT) renames every cache volume and busts every exec, so nothing
   is reused and nobody else's caches are touched. --cold prunes the engine's cache instead
   (a quiet machine with an unshared engine only).
 - dockerfile: the project's rendered multi-stage Dockerfile (`dynamo runtime`), built by
   buildkitd + buildctl from tools/buildkit with a fresh state directory, the same stand-in bases
   from the local registry and the cache mounts the Dockerfile declares.
-- cargo: bare `cargo build --locked --workspace` on the host (dev and release), cold and after the
-  Rust change: the physical floor.
+- cargo: bare `cargo build --locked --workspace` on the host (dev and release), cold (an empty
+  CARGO_HOME: crates are downloaded, as on the pipeline's cold run) and after the Rust change: the
+  physical floor.
 
 Writes bench/results/<date>-<source>.json and .md. Not a test: it measures.
 """
@@ -44,9 +46,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DAGGER_MAIN_OBJECT", "Dynamo")
 
 from . import buildkit, cargo_baseline, pipeline_path, table  # noqa: E402
-from .measure import PeakMemory, Stopwatch, directory_bytes, docker_memory_cgroup, image_facts, load_average  # noqa: E402
+from .measure import (  # noqa: E402
+    PeakMemory, Stopwatch, directory_bytes, docker_memory_cgroup, engine_disk, image_facts, load_average,
+)
 
 PATHS = ("pipeline", "dockerfile", "cargo")
+TARGETS = ("build_all", "runtime_path", "rust_build")
 EDIT_SCENARIOS = ("warm", "rust_edit", "python_edit")
 DEFAULT_SOURCE = REPO_ROOT / "examples" / "mini-dynamo"
 COPY_IGNORE = shutil.ignore_patterns("target", ".git", ".venv", "__pycache__", "*.pyc", "node_modules")
@@ -55,10 +60,8 @@ WHEELHOUSE = "opt/dynamo/wheelhouse/"
 
 def _engine_layout():
     """The local engine's layout (paths, container, registry port)."""
-    try:
-        from localengine.layout import EngineLayout  # after the module-hygiene move
-    except ImportError:
-        from pipeline.engine.layout import EngineLayout
+    from localengine.layout import EngineLayout
+
     return EngineLayout.from_environment()
 
 
@@ -125,7 +128,7 @@ def render_dockerfile(source: Path, overlay: Path, framework: str, destination: 
 
 
 async def pipeline_runs(args: argparse.Namespace, work: Path, log: Log, results: dict[str, Any]) -> None:
-    """The pipeline's scenarios: build-all and the wheels -> runtime image chain, each with its own salt."""
+    """The pipeline's scenarios: build-all, the wheels -> runtime image chain and `rust build`, each with its own salt."""
     import dagger
 
     layout = _engine_layout()
@@ -134,8 +137,8 @@ async def pipeline_runs(args: argparse.Namespace, work: Path, log: Log, results:
     cgroup = docker_memory_cgroup(container_id)
     workspace = Workspace(args.source, work, "pipeline-src", args.rust_file, args.python_file)
     run_id = uuid.uuid4().hex[:8]
-    salts = {"build_all": "" if args.cold else f"bench-{run_id}-a", "runtime_path": "" if args.cold else f"bench-{run_id}-b"}
-    pipeline: dict[str, Any] = {"build_all": {}, "runtime_path": {}, "memory": {}}
+    salts = {target: "" if args.cold else f"bench-{run_id}-{target}" for target in TARGETS}
+    pipeline: dict[str, Any] = {target: {} for target in TARGETS} | {"memory": {}}
     engine_log = (args.logs / "bench-engine.log").open("a")
     config = dagger.Config(log_output=engine_log)
     if args.cold:
@@ -162,6 +165,12 @@ async def pipeline_runs(args: argparse.Namespace, work: Path, log: Log, results:
                         tar.unlink(missing_ok=True)  # gigabytes: the Dockerfile path needs the disk
                     pipeline["runtime_path"].setdefault(scenario, []).append(figures)
                     log(f"pipeline wheels + runtime image {scenario}: {figures['seconds']} s {json.dumps(figures['stages'])}")
+                if "rust_build" in args.targets:
+                    figures = await pipeline_path.rust_build(workspace.path, args.overlay, args.rust_profile,
+                                                             salts["rust_build"])
+                    pipeline["rust_build"].setdefault(scenario, []).append(figures)
+                    log(f"pipeline rust build --profile {args.rust_profile} {scenario}: {figures['seconds']} s "
+                        f"{json.dumps(figures['sccache'])}")
         pipeline["memory"][scenario] = memory.as_dict()
     results["pipeline"] = pipeline
     results["salts"] = salts
@@ -216,17 +225,27 @@ def dockerfile_runs(args: argparse.Namespace, work: Path, log: Log, results: dic
 
 
 def cargo_runs(args: argparse.Namespace, work: Path, log: Log, results: dict[str, Any]) -> None:
-    """Bare cargo on the host: cold (fresh target directory, warm registry) and after the Rust change."""
+    """Bare cargo on the host: cold (fresh target directory and an empty registry: crates are
+    downloaded, as the pipeline's cold run downloads them) and after the Rust change."""
+    from pipeline.context import load_context
+
     workspace = Workspace(args.source, work, "cargo-src", args.rust_file, args.python_file)
+    tools = load_context(overlay=args.overlay).tools
+    tools_dir = work / "cargo-tools"
+    tools_dir.mkdir()
+    tools_env = cargo_baseline.build_script_tools(tools_dir, tools["protoc"], tools["swagger_ui"], tools["swagger_ui_integrity"])
+    env = {profile: tools_env | {"CARGO_HOME": str(work / f"cargo-home-{profile}")} for profile in args.cargo_profiles}
     figures: dict[str, dict[str, float]] = {}
     for profile in args.cargo_profiles:
         target = work / f"cargo-target-{profile}"
-        figures[profile] = {"cold": cargo_baseline.cargo_build(workspace.path, target, profile, args.logs / "bench-cargo.log")}
+        figures[profile] = {"cold": cargo_baseline.cargo_build(workspace.path, target, profile, args.logs / "bench-cargo.log",
+                                                               env[profile])}
         log(f"bare cargo {profile} cold: {figures[profile]['cold']} s")
     workspace.apply("rust_edit", 1)
     for profile in args.cargo_profiles:
         target = work / f"cargo-target-{profile}"
-        figures[profile]["rust_edit"] = cargo_baseline.cargo_build(workspace.path, target, profile, args.logs / "bench-cargo.log")
+        figures[profile]["rust_edit"] = cargo_baseline.cargo_build(workspace.path, target, profile,
+                                                                   args.logs / "bench-cargo.log", env[profile])
         log(f"bare cargo {profile} after the Rust change: {figures[profile]['rust_edit']} s")
         shutil.rmtree(target, ignore_errors=True)
     results["cargo"] = figures
@@ -245,12 +264,6 @@ def import_seconds() -> float:
         return best
 
     return round(fastest("import pipeline.main") - fastest("pass"), 2)
-
-
-def engine_disk(container: str) -> str:
-    """`du -sh` of the engine's state, read inside its container (shared: others' caches included)."""
-    result = subprocess.run(["docker", "exec", container, "du", "-sh", "/var/lib/dagger"], capture_output=True, text=True)
-    return result.stdout.split()[0] if result.returncode == 0 else "unknown"
 
 
 def machine() -> dict[str, Any]:
@@ -272,7 +285,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rounds", type=int, default=1, help="repetitions of warm / Rust change / Python change")
     parser.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated subset of {','.join(PATHS)}")
     parser.add_argument("--targets", default="build_all,runtime_path",
-                        help="pipeline targets: build_all and/or runtime_path (wheels + runtime image)")
+                        help=f"pipeline targets, a subset of {','.join(TARGETS)} (runtime_path: wheels + runtime "
+                        "image; rust_build: `rust build`, bare cargo's peer)")
+    parser.add_argument("--rust-profile", default="dev", help="cargo profile of the rust_build target")
     parser.add_argument("--framework", default="dynamo", help="framework of the runtime image and the wheel features")
     parser.add_argument("--rust-file", default="lib/llm/src/lib.rs", help="Rust file the Rust change edits")
     parser.add_argument("--python-file", default="components/src/dynamo/frontend/__init__.py",
@@ -289,14 +304,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.cargo_profiles = [p for p in args.cargo_profiles.split(",") if p]
     if unknown := set(args.paths) - set(PATHS):
         parser.error(f"unknown path(s): {', '.join(sorted(unknown))}; allowed: {', '.join(PATHS)}")
-    if unknown := set(args.targets) - {"build_all", "runtime_path"}:
-        parser.error(f"unknown target(s): {', '.join(sorted(unknown))}; allowed: build_all, runtime_path")
+    if unknown := set(args.targets) - set(TARGETS):
+        parser.error(f"unknown target(s): {', '.join(sorted(unknown))}; allowed: {', '.join(TARGETS)}")
     if not (args.source / "Cargo.toml").is_file():
         parser.error(f"{args.source}/Cargo.toml: not found; --source must be a Dynamo checkout")
     overlay = os.environ.get("DYNAMO_PIPELINE_OVERLAY")
     if not overlay:
         parser.error('DYNAMO_PIPELINE_OVERLAY is not set: eval "$(python -m pipeline engine env)" first')
     args.overlay = Path(overlay)
+    if "cargo" in args.paths:
+        from pipeline.context import load_context
+
+        apt = load_context(overlay=args.overlay).builder_packages.get("apt", ())
+        if problem := cargo_baseline.missing_host_packages(args.source, apt):
+            parser.error(problem)
     args.logs.mkdir(parents=True, exist_ok=True)
     label = args.label or ("mini-dynamo" if args.source == DEFAULT_SOURCE else args.source.name)
 
@@ -307,7 +328,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "source": str(args.source), "source_label": label, "machine": machine(),
         "engine_version": layout.version, "buildkit_version": buildkit.pinned_version(),
         "cold_mode": "engine cache pruned (--cold)" if args.cold else "fresh keys (salted cache volumes and execs)",
-        "rounds": args.rounds, "paths": args.paths, "command": " ".join(["python -m bench.run", *(argv or sys.argv[1:])]),
+        "rounds": args.rounds, "paths": args.paths, "rust_profile": args.rust_profile, "command": " ".join(["python -m bench.run", *(argv or sys.argv[1:])]),
         "import_seconds": import_seconds(), "engine_disk": {"before": engine_disk(layout.container)},
         "notes": [
             "Edits are comment lines appended to the Rust and Python files (the same text on every path).",
@@ -346,7 +367,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 dockerfile_runs(args, work, log, results)
             log(f"dockerfile path done in {watch.seconds} s")
         if "cargo" in args.paths:
-            cargo_runs(args, work, log, results)
+            try:
+                cargo_runs(args, work, log, results)
+            except (RuntimeError, subprocess.CalledProcessError) as error:
+                # The other paths' figures are kept: a bare cargo failure is recorded, not fatal.
+                results["cargo_error"] = str(error)
+                log(f"bare cargo failed: {error}")
     results["engine_disk"]["after"] = engine_disk(layout.container)
     results["load"] = {"start": log.loads[0], "max": max(log.loads), "samples": log.loads}
     results["goals"] = table.goals(results)

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -27,14 +26,9 @@ from pathlib import Path
 
 from localengine.layout import EngineLayout
 
+from .measure import engine_disk
+
 CHANGE = "\n// one-line change (bench.rust_change)\n"
-
-
-def engine_disk(layout: EngineLayout) -> str:
-    """`du -sh` of the engine's state directory."""
-    result = subprocess.run(["docker", "exec", layout.container, "du", "-sh", "/var/lib/dagger"],
-                            capture_output=True, text=True)
-    return result.stdout.split()[0] if result.returncode == 0 and result.stdout else "?"
 
 
 async def wheel_sizes(dist) -> dict[str, int]:
@@ -73,7 +67,7 @@ async def measure(args: argparse.Namespace) -> None:
                 output = run.artifacts
             result.update({
                 "seconds": round(time.monotonic() - started, 1), "report": json.loads(run.report),
-                "engine_disk": engine_disk(layout), "load": os.getloadavg(),
+                "engine_disk": engine_disk(layout.container), "load": os.getloadavg(),
             })
             print(json.dumps(result), flush=True)
             return output

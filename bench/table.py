@@ -38,8 +38,10 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     pipeline = results.get("pipeline", {})
     build_all = pipeline.get("build_all", {})
     chain = pipeline.get("runtime_path", {})
+    rust = pipeline.get("rust_build", {})
     dockerfile = results.get("dockerfile", {})
     cargo = results.get("cargo", {})
+    profile = results.get("rust_profile", "dev")
     checks = [
         ("warm no-op build-all (s)", seconds(build_all.get("warm")), 5.0),
         ("Rust change / our cold (build-all)", ratio(seconds(build_all.get("rust_edit")), seconds(build_all.get("cold"))), 0.2),
@@ -48,6 +50,7 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
         ("cold / Dockerfile cold (wheels + runtime image)", ratio(seconds(chain.get("cold")), seconds(dockerfile.get("cold"))), 1.0),
         ("cold build-all / bare cargo cold (dev + release)",
          ratio(seconds(build_all.get("cold")), _sum(cargo.get("dev", {}).get("cold"), cargo.get("release", {}).get("cold"))), 1.1),
+        (f"cold rust build / bare cargo cold ({profile})", ratio(seconds(rust.get("cold")), cargo.get(profile, {}).get("cold")), 1.1),
         ("runtime image size / Dockerfile's (uncompressed)", ratio(_image_mib(chain), _image_mib(dockerfile)), 1.0),
         # Both carry NIXL (and torch with it): this shows what the rest of each image weighs.
         ("runtime image size without NIXL's layers / Dockerfile's without its (uncompressed)",
@@ -75,6 +78,7 @@ def markdown(results: dict[str, Any]) -> str:
     """The whole report."""
     pipeline = results.get("pipeline", {})
     build_all, chain = pipeline.get("build_all", {}), pipeline.get("runtime_path", {})
+    rust, profile = pipeline.get("rust_build", {}), results.get("rust_profile", "dev")
     dockerfile, cargo = results.get("dockerfile", {}), results.get("cargo", {})
     machine = results["machine"]
     lines = [
@@ -87,16 +91,21 @@ def markdown(results: dict[str, Any]) -> str:
         f"Rounds: {results['rounds']} (medians).",
         "",
         "| scenario | pipeline build-all | pipeline wheels + runtime image | Dockerfile (BuildKit) runtime target "
-        "| ratio pipeline / Dockerfile | bare cargo dev | bare cargo release |",
-        "|---|---|---|---|---|---|---|",
+        f"| ratio pipeline / Dockerfile | pipeline rust build ({profile}) | bare cargo dev | bare cargo release "
+        f"| ratio rust build / bare cargo ({profile}) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for scenario in SCENARIOS:
         chain_s, docker_s = seconds(chain.get(scenario)), seconds(dockerfile.get(scenario))
+        rust_s = seconds(rust.get(scenario))
         lines.append(
             f"| {SCENARIO_LABELS[scenario]} | {_fmt(seconds(build_all.get(scenario)), ' s')} | {_fmt(chain_s, ' s')} "
-            f"| {_fmt(docker_s, ' s')} | {_fmt(ratio(chain_s, docker_s), '×')} "
-            f"| {_fmt(cargo.get('dev', {}).get(scenario), ' s')} | {_fmt(cargo.get('release', {}).get(scenario), ' s')} |"
+            f"| {_fmt(docker_s, ' s')} | {_fmt(ratio(chain_s, docker_s), '×')} | {_fmt(rust_s, ' s')} "
+            f"| {_fmt(cargo.get('dev', {}).get(scenario), ' s')} | {_fmt(cargo.get('release', {}).get(scenario), ' s')} "
+            f"| {_fmt(ratio(rust_s, cargo.get(profile, {}).get(scenario)), '×')} |"
         )
+    if results.get("cargo_error"):
+        lines += ["", f"Bare cargo failed: {results['cargo_error']}"]
     lines += ["", "## Goals (issue #12)", "", "| goal | measured | limit | met |", "|---|---|---|---|"]
     for goal in goals(results):
         met = {True: "yes", False: "**no**", None: "–"}[goal["met"]]
@@ -104,6 +113,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines += ["", "## Stages", ""]
     lines += _stage_table("pipeline build-all (each stage's own time inside the run; they overlap)", build_all)
     lines += _stage_table("pipeline wheels + runtime image", chain)
+    lines += _stage_table(f"pipeline rust build ({profile})", rust)
     lines += _stage_table("Dockerfile: seconds per Dockerfile stage (steps summed)", dockerfile)
     lines += ["## Images, caches, memory", "", "| | pipeline | Dockerfile |", "|---|---|---|"]
     pipeline_image = next((r["image"] for r in chain.get("cold", []) if "image" in r), None)
@@ -129,17 +139,19 @@ def markdown(results: dict[str, Any]) -> str:
                  f"(shared) | {_fmt(results.get('buildkit_disk_mib'), ' MiB')} |")
     lines += ["", "sccache (pipeline; the Dockerfile uses sccache only with S3, off here):", ""]
     lines += ["| scenario | step | hits | misses | hit rate |", "|---|---|---|---|---|"]
-    previous: dict[str, Any] = {}
-    for scenario in SCENARIOS:
-        for run in (build_all.get(scenario) or [])[:1]:
-            for step, stats in run.get("sccache", {}).items():
-                # A cached exec keeps the statistics file of the run that produced it.
-                if previous.get(step) == stats:
-                    lines.append(f"| {SCENARIO_LABELS[scenario]} | {step} | exec cached | | |")
-                else:
-                    lines.append(f"| {SCENARIO_LABELS[scenario]} | {step} | {stats['hits']} | {stats['misses']} "
-                                 f"| {stats['hit_rate']:.0%} |")
-                previous[step] = stats
+    for target, path in (("build-all", build_all), ("rust build", rust)):
+        previous: dict[str, Any] = {}
+        for scenario in SCENARIOS:
+            for run in (path.get(scenario) or [])[:1]:
+                for step, stats in run.get("sccache", {}).items():
+                    label = f"{target}: {step}"
+                    # A cached exec keeps the statistics file of the run that produced it.
+                    if previous.get(step) == stats:
+                        lines.append(f"| {SCENARIO_LABELS[scenario]} | {label} | exec cached | | |")
+                    else:
+                        lines.append(f"| {SCENARIO_LABELS[scenario]} | {label} | {stats['hits']} | {stats['misses']} "
+                                     f"| {stats['hit_rate']:.0%} |")
+                    previous[step] = stats
     if results.get("import_seconds") is not None:
         lines += ["", f"Python import of the module (`import pipeline.main`): {results['import_seconds']} s."]
     if results.get("notes"):

@@ -4,12 +4,15 @@ import gzip
 import hashlib
 import io
 import json
+import subprocess
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from bench.buildkit import StepTimes
+from bench.cargo_baseline import build_script_tools, missing_host_packages
 from bench.measure import image_facts
 from bench.run import Workspace, render_dockerfile, scenario_plan
 from bench.table import goals, markdown, ratio, seconds
@@ -117,9 +120,11 @@ def test_goals_and_table_from_measured_figures():
     results = _results(
         pipeline={"build_all": {"cold": [{"seconds": 100.0}], "warm": [{"seconds": 4.0}], "rust_edit": [{"seconds": 30.0}]},
                   "runtime_path": {"cold": [{"seconds": 80.0, "image": {"uncompressed_mib": 300.0, "nixl_layers_mib": 120.0}}],
-                                   "rust_edit": [{"seconds": 20.0}]}},
+                                   "rust_edit": [{"seconds": 20.0}]},
+                  "rust_build": {"cold": [{"seconds": 46.0}], "rust_edit": [{"seconds": 12.0}]}},
         dockerfile={"cold": [{"seconds": 160.0, "image": {"uncompressed_mib": 900.0}}], "rust_edit": [{"seconds": 50.0}]},
-        cargo={"dev": {"cold": 40.0}, "release": {"cold": 50.0}},
+        cargo={"dev": {"cold": 40.0, "rust_edit": 10.0}, "release": {"cold": 50.0}},
+        rust_profile="dev",
     )
     by_name = {goal["goal"]: goal for goal in goals(results)}
     assert by_name["warm no-op build-all (s)"]["met"] is True
@@ -128,18 +133,23 @@ def test_goals_and_table_from_measured_figures():
     assert by_name["Rust change / Dockerfile's Rust change (wheels + runtime image)"]["value"] == 0.4
     assert by_name["cold / Dockerfile cold (wheels + runtime image)"]["value"] == 0.5
     assert by_name["cold build-all / bare cargo cold (dev + release)"]["value"] == 1.11
+    assert by_name["cold rust build / bare cargo cold (dev)"] == {
+        "goal": "cold rust build / bare cargo cold (dev)", "value": 1.15, "limit": 1.1, "met": False}
     assert by_name["runtime image size / Dockerfile's (uncompressed)"]["value"] == 0.33
     without_nixl = next(goal for name, goal in by_name.items() if name.startswith("runtime image size without NIXL"))
     assert without_nixl["value"] == 0.2 and without_nixl["met"] is True
     results["pipeline"]["build_all"]["cold"][0]["sccache"] = {"cargo build": {"hits": 0, "misses": 9, "hit_rate": 0.0}}
     results["pipeline"]["build_all"]["warm"][0]["sccache"] = {"cargo build": {"hits": 0, "misses": 9, "hit_rate": 0.0}}
     results["pipeline"]["build_all"]["rust_edit"][0]["sccache"] = {"cargo build": {"hits": 8, "misses": 1, "hit_rate": 0.89}}
+    results["pipeline"]["rust_build"]["cold"][0]["sccache"] = {"cargo build": {"hits": 0, "misses": 9, "hit_rate": 0.0}}
     text = markdown(results)
-    assert "| cold | cargo build | 0 | 9 | 0% |" in text
-    assert "| warm no-op | cargo build | exec cached | | |" in text
-    assert "| one-line Rust change | cargo build | 8 | 1 | 89% |" in text
-    assert "| cold | 100 s | 80 s | 160 s | 0.5× | 40 s | 50 s |" in text
-    assert "| one-line Python change | – | – | – | – | – | – |" in text
+    assert "| cold | build-all: cargo build | 0 | 9 | 0% |" in text
+    assert "| warm no-op | build-all: cargo build | exec cached | | |" in text
+    assert "| one-line Rust change | build-all: cargo build | 8 | 1 | 89% |" in text
+    assert "| cold | rust build: cargo build | 0 | 9 | 0% |" in text
+    assert "| cold | 100 s | 80 s | 160 s | 0.5× | 46 s | 40 s | 50 s | 1.15× |" in text
+    assert "| one-line Rust change | 30 s | 20 s | 50 s | 0.4× | 12 s | 10 s | – | 1.2× |" in text
+    assert "| one-line Python change | – | – | – | – | – | – | – | – |" in text
 
 
 def test_ratio_and_median_handle_missing_runs():
@@ -180,3 +190,25 @@ def test_runtime_image_needs_a_checkout_wheels_and_a_sha(tmp_path, capsys):
     with pytest.raises(SystemExit):
         parse_args(["--source", str(EXAMPLE / "lib"), "--wheels", str(dist), "--commit", "0" * 40])
     assert "must be a Dynamo checkout" in capsys.readouterr().err
+
+
+def test_bare_cargo_names_the_missing_libclang_only_when_bindgen_is_locked(tmp_path):
+    (tmp_path / "Cargo.lock").write_text('[[package]]\nname = "bindgen"\nversion = "0.71.1"\n')
+    without = "\t2 libs found in cache `/etc/ld.so.cache'\n\tlibc.so.6 (libc6,x86-64) => /lib/libc.so.6\n"
+    problem = missing_host_packages(tmp_path, ("clang", "libclang-dev"), without)
+    assert problem == (f"{tmp_path}/Cargo.lock: bindgen needs libclang, which this host lacks; install the "
+                       "builder's packages first: apt-get install clang libclang-dev")
+    assert missing_host_packages(tmp_path, ("clang",), without + "\tlibclang-14.so.1 => /usr/lib/libclang-14.so.1\n") is None
+    (tmp_path / "Cargo.lock").write_text('[[package]]\nname = "serde"\n')
+    assert missing_host_packages(tmp_path, ("clang",), without) is None
+
+
+def test_bare_cargo_gets_the_builders_protoc_and_swagger_ui(tmp_path):
+    from pipeline.context import load_context
+
+    tools = load_context().tools
+    env = build_script_tools(tmp_path, tools["protoc"], tools["swagger_ui"], tools["swagger_ui_integrity"])
+    version = subprocess.run([env["PROTOC"], "--version"], capture_output=True, text=True, check=True).stdout
+    assert version.strip() == f"libprotoc {tools['protoc']}"
+    with zipfile.ZipFile(env["SWAGGER_UI_DOWNLOAD_URL"].removeprefix("file://")) as archive:
+        assert f"swagger-ui-{tools['swagger_ui']}/dist/swagger-ui-bundle.js" in archive.namelist()
