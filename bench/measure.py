@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import os
+import re
 import subprocess
 import tarfile
 import threading
@@ -186,3 +187,16 @@ def engine_disk(container: str) -> str:
     """`du -sh` of the engine's state, read inside its container (shared: others' caches included)."""
     result = subprocess.run(["docker", "exec", container, "du", "-sh", "/var/lib/dagger"], capture_output=True, text=True)
     return result.stdout.split()[0] if result.returncode == 0 and result.stdout else "unknown"
+
+
+_CARGO_FINISHED = re.compile(r"^\s*Finished .* in (?:(\d+)m )?([\d.]+)s\s*$", re.MULTILINE)
+
+
+def cargo_seconds(output: str) -> float | None:
+    """The time cargo itself reports (its last `Finished ... in 7m 56s` line), None without one:
+    set against an exec's wall time, what the container, the upload and the artifact copy add."""
+    found = _CARGO_FINISHED.findall(output)
+    if not found:
+        return None
+    minutes, seconds = found[-1]
+    return round(int(minutes or 0) * 60 + float(seconds), 1)

@@ -13,7 +13,7 @@ import pytest
 
 from bench.buildkit import StepTimes
 from bench.cargo_baseline import build_script_tools, missing_host_packages
-from bench.measure import image_facts
+from bench.measure import cargo_seconds, image_facts
 from bench.run import Workspace, render_dockerfile, scenario_plan
 from bench.table import goals, markdown, ratio, seconds
 
@@ -212,3 +212,12 @@ def test_bare_cargo_gets_the_builders_protoc_and_swagger_ui(tmp_path):
     assert version.strip() == f"libprotoc {tools['protoc']}"
     with zipfile.ZipFile(env["SWAGGER_UI_DOWNLOAD_URL"].removeprefix("file://")) as archive:
         assert f"swagger-ui-{tools['swagger_ui']}/dist/swagger-ui-bundle.js" in archive.namelist()
+
+
+def test_cargo_seconds_reads_the_last_finished_line():
+    output = ("   Compiling dynamo-llm v1.1.0 (/src/lib/llm)\n"
+              "    Finished `dev` profile [unoptimized + debuginfo] target(s) in 18.14s\n"
+              "    Finished `dev` profile [unoptimized + debuginfo] target(s) in 7m 56s\n")
+    assert cargo_seconds(output) == 476.0
+    assert cargo_seconds("    Finished `release` profile [optimized] target(s) in 0.13s\n") == 0.1
+    assert cargo_seconds("error: could not compile `dynamo-llm`\n") is None
