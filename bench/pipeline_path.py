@@ -41,6 +41,13 @@ async def host_source(source: Path):
     return await dag.host().directory(str(source), exclude=SOURCE_IGNORE).sync()
 
 
+def _step_figures(report: dict, prefix: str = "") -> tuple[dict[str, float], dict[str, dict]]:
+    """A build report's steps: each one's seconds, and the sccache counters of those that have them."""
+    steps = report["steps"]
+    return ({f"{prefix}{step['name']}": round(step["seconds"], 1) for step in steps},
+            {step["name"]: step["sccache"] for step in steps if "sccache" in step})
+
+
 def _dynamo(source, overlay: Path):
     from dagger import dag
 
@@ -59,11 +66,12 @@ async def build_all(checkout: Path, overlay: Path, commit_sha: str, salt: str, o
     await (await _dynamo(source, overlay).build_all(commit_sha, keep_going=True)).export(str(out))
     seconds = time.monotonic() - started
     report = json.loads((out / "build-report.json").read_text())
+    stages, sccache = _step_figures(report)
     return {
         "seconds": round(seconds, 1),
         "failed": report["failed"],
-        "stages": {step["name"]: round(step["seconds"], 1) for step in report["steps"]},
-        "sccache": {step["name"]: step["sccache"] for step in report["steps"] if "sccache" in step},
+        "stages": stages,
+        "sccache": sccache,
         "wheels": {path.name: path.stat().st_size for path in sorted((out / "wheels").glob("*.whl"))},
     }
 
@@ -99,13 +107,12 @@ async def runtime_path(
     image = await dynamo.image().runtime(framework, wheels=wheels.dist, commit_sha=commit_sha)
     await image.sync()
     seconds = time.monotonic() - started
-    report = json.loads(wheels.report)
+    wheel_steps, sccache = _step_figures(json.loads(wheels.report), prefix="wheels/")
     figures: dict[str, object] = {
         "seconds": round(seconds, 1),
         "stages": {"wheels build": round(wheels_seconds, 1), "image runtime-venv (beside the wheels)": round(venv_seconds, 1),
-                   "image runtime (after both)": round(seconds - max(wheels_seconds, venv_seconds), 1)}
-        | {f"wheels/{step['name']}": round(step["seconds"], 1) for step in report["steps"]},
-        "sccache": {step["name"]: step["sccache"] for step in report["steps"] if "sccache" in step},
+                   "image runtime (after both)": round(seconds - max(wheels_seconds, venv_seconds), 1)} | wheel_steps,
+        "sccache": sccache,
     }
     if image_tar is not None:
         await image.export(str(image_tar))
@@ -121,8 +128,7 @@ async def rust_build(checkout: Path, overlay: Path, profile: str, salt: str) -> 
     run = await _dynamo(await host_source(checkout), overlay).rust().build(profile=profile)
     await run.artifacts.sync()
     seconds = time.monotonic() - started
-    report = json.loads(run.report)
-    stages = {step["name"]: round(step["seconds"], 1) for step in report["steps"]}
+    stages, sccache = _step_figures(json.loads(run.report))
     own = cargo_seconds(run.output)
     # A cached exec replays an earlier run's output: its cargo time is only this run's if it fits in the step.
     if own is not None and own <= stages.get("cargo build", 0.0):
@@ -130,7 +136,7 @@ async def rust_build(checkout: Path, overlay: Path, profile: str, salt: str) -> 
     return {
         "seconds": round(seconds, 1),
         "stages": stages,
-        "sccache": {step["name"]: step["sccache"] for step in report["steps"] if "sccache" in step},
+        "sccache": sccache,
     }
 
 
