@@ -122,7 +122,7 @@ async def runtime_path(
 
 async def rust_build(checkout: Path, overlay: Path, profile: str, salt: str) -> dict[str, object]:
     """Time `rust build --profile <profile>` on `checkout` (its upload included, its artifacts synced):
-    what bare `cargo build --workspace` does, in the builder with its cache volumes and sccache."""
+    what bare `cargo build --workspace` does, in the builder with its cache volumes."""
     _use_salt(salt)
     started = time.monotonic()
     run = await _dynamo(await host_source(checkout), overlay).rust().build(profile=profile)

@@ -137,8 +137,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| peak memory, {SCENARIO_LABELS[scenario]} (RSS / with page cache, MiB) | {engine} | {daemon} |")
     lines.append(f"| state on disk after the run | engine {results.get('engine_disk', {}).get('after', '–')} "
                  f"(shared) | {_fmt(results.get('buildkit_disk_mib'), ' MiB')} |")
-    lines += ["", "sccache (pipeline; the Dockerfile uses sccache only with S3, off here):", ""]
-    lines += ["| scenario | step | hits | misses | hit rate |", "|---|---|---|---|---|"]
+    sccache_rows = []
     for target, path in (("build-all", build_all), ("rust build", rust)):
         previous: dict[str, Any] = {}
         for scenario in SCENARIOS:
@@ -147,11 +146,16 @@ def markdown(results: dict[str, Any]) -> str:
                     label = f"{target}: {step}"
                     # A cached exec keeps the statistics file of the run that produced it.
                     if previous.get(step) == stats:
-                        lines.append(f"| {SCENARIO_LABELS[scenario]} | {label} | exec cached | | |")
+                        sccache_rows.append(f"| {SCENARIO_LABELS[scenario]} | {label} | exec cached | | |")
                     else:
-                        lines.append(f"| {SCENARIO_LABELS[scenario]} | {label} | {stats['hits']} | {stats['misses']} "
-                                     f"| {stats['hit_rate']:.0%} |")
+                        sccache_rows.append(f"| {SCENARIO_LABELS[scenario]} | {label} | {stats['hits']} "
+                                            f"| {stats['misses']} | {stats['hit_rate']:.0%} |")
                     previous[step] = stats
+    if sccache_rows:
+        lines += ["", "sccache (pipeline; the Dockerfile uses sccache only with S3, off here):", ""]
+        lines += ["| scenario | step | hits | misses | hit rate |", "|---|---|---|---|---|", *sccache_rows]
+    else:
+        lines += ["", "sccache: off on both paths (the pipeline uses it only with a shared Redis, the Dockerfile only with S3)."]
     if results.get("import_seconds") is not None:
         lines += ["", f"Python import of the module (`import pipeline.main`): {results['import_seconds']} s."]
     if results.get("notes"):

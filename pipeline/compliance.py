@@ -120,7 +120,7 @@ class Compliance(Stage):
     async def _rust_toolchain(self) -> dagger.Container:
         """The Rust image from the context with the pinned toolchain and cargo's registry caches."""
         ctx = await self._context()
-        toolchain = RustToolchain(ctx.tools["rust"], ctx.tools["rustup"], ctx.tools["sccache"])
+        toolchain = RustToolchain(ctx.tools["rust"], ctx.tools["rustup"])
         return dag.container().from_(ctx.image("rust").pinned).with_(toolchain.install)
 
     async def _rust(self) -> dagger.Container:

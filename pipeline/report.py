@@ -161,6 +161,11 @@ class BuildReport:
         """The stages that failed (not those skipped because of them)."""
         return [stage.name for stage in self.stages if stage.status == "failed"]
 
+    @property
+    def _used_sccache(self) -> bool:
+        """Whether any step ran with sccache (without a shared backend the builds run without it)."""
+        return any(step.cache is not None for step in self.steps)
+
     def _this_run_caches(self) -> CacheStats:
         """sccache counters summed over the steps that ran in this session (cached ones excluded)."""
         caches = [s.cache for s in self.steps if s.cache is not None and not is_cached(s.ran_at, self.session_start)]
@@ -182,7 +187,8 @@ class BuildReport:
             data["scans"] = {name: scan.as_dict() for name, scan in sorted(self.scans.items())}
         data["steps"] = [step.as_dict(self.session_start) for step in self.steps]
         data["total_seconds"] = round(sum(step.seconds for step in self.steps), 3)
-        data["sccache"] = self._this_run_caches().as_dict() | {"location": ""}
+        if self._used_sccache:
+            data["sccache"] = self._this_run_caches().as_dict() | {"location": ""}
         return data
 
     def to_json(self) -> str:
@@ -212,15 +218,20 @@ class BuildReport:
                     f"{_cached_cell(stage.ran_at, self.session_start)} | {_megabytes(size)} |"
                 )
             lines.append("")
-        lines += ["| step | seconds | cached | sccache hits / misses |", "|---|---:|---|---|"]
+        sccache = self._used_sccache
+        lines += ["| step | seconds | cached |" + (" sccache hits / misses |" if sccache else ""),
+                  "|---|---:|---|" + ("---|" if sccache else "")]
         for step in self.steps:
-            cached = is_cached(step.ran_at, self.session_start)
-            counters = "" if step.cache is None else f"{step.cache.hits} / {step.cache.misses}"
-            if counters and cached:
-                counters += " (when built)"
-            lines.append(f"| {step.name} | {step.seconds:.1f} | {_cached_cell(step.ran_at, self.session_start)} | {counters} |")
-        totals = self._this_run_caches()
-        lines += ["", f"sccache in this run: {totals.hits} hits, {totals.misses} misses."]
+            row = f"| {step.name} | {step.seconds:.1f} | {_cached_cell(step.ran_at, self.session_start)} |"
+            if sccache:
+                counters = "" if step.cache is None else f"{step.cache.hits} / {step.cache.misses}"
+                if counters and is_cached(step.ran_at, self.session_start):
+                    counters += " (when built)"
+                row += f" {counters} |"
+            lines.append(row)
+        if sccache:
+            totals = self._this_run_caches()
+            lines += ["", f"sccache in this run: {totals.hits} hits, {totals.misses} misses."]
         if self.scans:
             lines += ["", "## Scans", "", "| image | gate | vulnerabilities |", "|---|---|---|"]
             for name, scan in sorted(self.scans.items()):

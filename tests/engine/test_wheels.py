@@ -26,7 +26,7 @@ async def test_wheels_build_validate_and_import(dynamo: Dynamo, offline_context)
     assert f"{policy}_x86_64" in runtime_name.platforms
     steps = {step["name"]: step for step in json.loads(built.report)["steps"]}
     assert {"maturin build", "auditwheel repair", "uv build --wheel"} <= set(steps)
-    assert "sccache" in steps["maturin build"]
+    assert "sccache" not in steps["maturin build"]  # no shared backend given: rustc runs without sccache
 
     checked = await dynamo.wheels().check(built.dist, commit_sha=COMMIT)
     assert f"{policy}_x86_64" in checked

@@ -138,6 +138,7 @@ def test_goals_and_table_from_measured_figures():
     assert by_name["runtime image size / Dockerfile's (uncompressed)"]["value"] == 0.33
     without_nixl = next(goal for name, goal in by_name.items() if name.startswith("runtime image size without NIXL"))
     assert without_nixl["value"] == 0.2 and without_nixl["met"] is True
+    assert "sccache: off on both paths" in markdown(results) and "| hit rate |" not in markdown(results)
     results["pipeline"]["build_all"]["cold"][0]["sccache"] = {"cargo build": {"hits": 0, "misses": 9, "hit_rate": 0.0}}
     results["pipeline"]["build_all"]["warm"][0]["sccache"] = {"cargo build": {"hits": 0, "misses": 9, "hit_rate": 0.0}}
     results["pipeline"]["build_all"]["rust_edit"][0]["sccache"] = {"cargo build": {"hits": 8, "misses": 1, "hit_rate": 0.89}}
@@ -146,7 +147,7 @@ def test_goals_and_table_from_measured_figures():
     assert "| cold | build-all: cargo build | 0 | 9 | 0% |" in text
     assert "| warm no-op | build-all: cargo build | exec cached | | |" in text
     assert "| one-line Rust change | build-all: cargo build | 8 | 1 | 89% |" in text
-    assert "| cold | rust build: cargo build | 0 | 9 | 0% |" in text
+    assert "| cold | rust build: cargo build | 0 | 9 | 0% |" in text and "sccache: off" not in text
     assert "| cold | 100 s | 80 s | 160 s | 0.5× | 46 s | 40 s | 50 s | 1.15× |" in text
     assert "| one-line Rust change | 30 s | 20 s | 50 s | 0.4× | 12 s | 10 s | – | 1.2× |" in text
     assert "| one-line Python change | – | – | – | – | – | – | – | – |" in text

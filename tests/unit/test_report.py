@@ -146,7 +146,16 @@ def test_to_json_totals() -> None:
 
 def test_to_json_of_empty_report() -> None:
     data = json.loads(BuildReport().to_json())
-    assert data == {"steps": [], "total_seconds": 0, "sccache": {"hits": 0, "misses": 0, "location": "", "hit_rate": 0.0}}
+    assert data == {"steps": [], "total_seconds": 0}
+
+
+def test_a_report_without_sccache_has_no_sccache_counters() -> None:
+    """Without a shared backend the builds run without sccache: no zero counters that look measured."""
+    report = BuildReport([Step("cargo build", 3.0, ran_at=SESSION + 1), Step("maturin build", 2.0)], session_start=SESSION)
+    assert "sccache" not in json.loads(report.to_json())
+    markdown = report.to_markdown()
+    assert "sccache" not in markdown
+    assert "| step | seconds | cached |\n|---|---:|---|\n| cargo build | 3.0 | ran |" in markdown
 
 
 def test_from_json_round_trip() -> None:
