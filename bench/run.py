@@ -227,10 +227,8 @@ def dockerfile_runs(args: argparse.Namespace, work: Path, log: Log, results: dic
 def cargo_runs(args: argparse.Namespace, work: Path, log: Log, results: dict[str, Any]) -> None:
     """Bare cargo on the host: cold (fresh target directory and an empty registry: crates are
     downloaded, as the pipeline's cold run downloads them) and after the Rust change."""
-    from pipeline.context import load_context
-
     workspace = Workspace(args.source, work, "cargo-src", args.rust_file, args.python_file)
-    tools = load_context(overlay=args.overlay).tools
+    tools = args.context.tools
     tools_dir = work / "cargo-tools"
     tools_dir.mkdir()
     tools_env = cargo_baseline.build_script_tools(tools_dir, tools["protoc"], tools["swagger_ui"], tools["swagger_ui_integrity"])
@@ -315,7 +313,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if "cargo" in args.paths:
         from pipeline.context import load_context
 
-        apt = load_context(overlay=args.overlay).builder_packages.get("apt", ())
+        # Loaded once: the host's packages are checked before any work, the tool versions used later.
+        args.context = load_context(overlay=args.overlay)
+        apt = args.context.builder_packages.get("apt", ())
         if problem := cargo_baseline.missing_host_packages(args.source, apt):
             parser.error(problem)
     args.logs.mkdir(parents=True, exist_ok=True)
