@@ -56,14 +56,16 @@ def _dynamo(source, overlay: Path):
     return Dynamo(source=source, overlay=dag.host().file(str(overlay)))
 
 
-async def build_all(checkout: Path, overlay: Path, commit_sha: str, salt: str, out: Path) -> dict[str, object]:
-    """Time `build-all` on `checkout` (its upload included; exported to `out`); its stages' own times
-    and sccache counters from its report."""
+async def build_all(
+    checkout: Path, overlay: Path, commit_sha: str, salt: str, out: Path, profile: str = "release"
+) -> dict[str, object]:
+    """Time `build-all --profile <profile>` on `checkout` (its upload included; exported to `out`);
+    its stages' own times and sccache counters from its report."""
     _use_salt(salt)
     started = time.monotonic()
     source = await host_source(checkout)
     # keep_going: a stage that fails here (offline, the scans cannot fetch Trivy's database) is recorded, not fatal.
-    await (await _dynamo(source, overlay).build_all(commit_sha, keep_going=True)).export(str(out))
+    await (await _dynamo(source, overlay).build_all(commit_sha, keep_going=True, profile=profile)).export(str(out))
     seconds = time.monotonic() - started
     report = json.loads((out / "build-report.json").read_text())
     stages, sccache = _step_figures(report)

@@ -153,7 +153,7 @@ async def pipeline_runs(args: argparse.Namespace, work: Path, log: Log, results:
                 if "build_all" in args.targets:
                     out = work / f"build-all-{scenario}-{index}"
                     figures = await pipeline_path.build_all(workspace.path, args.overlay, args.commit_sha,
-                                                            salts["build_all"], out)
+                                                            salts["build_all"], out, args.build_all_profile)
                     pipeline["build_all"].setdefault(scenario, []).append(figures)
                     log(f"pipeline build-all {scenario}: {figures['seconds']} s {json.dumps(figures['stages'])}")
                 if "runtime_path" in args.targets:
@@ -286,6 +286,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help=f"pipeline targets, a subset of {','.join(TARGETS)} (runtime_path: wheels + runtime "
                         "image; rust_build: `rust build`, bare cargo's peer)")
     parser.add_argument("--rust-profile", default="dev", help="cargo profile of the rust_build target")
+    parser.add_argument("--build-all-profile", default="release",
+                        help="cargo profile of the build_all target (dev: one target directory for the build and the tests)")
     parser.add_argument("--framework", default="dynamo", help="framework of the runtime image and the wheel features")
     parser.add_argument("--rust-file", default="lib/llm/src/lib.rs", help="Rust file the Rust change edits")
     parser.add_argument("--python-file", default="components/src/dynamo/frontend/__init__.py",
@@ -328,7 +330,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "source": str(args.source), "source_label": label, "machine": machine(),
         "engine_version": layout.version, "buildkit_version": buildkit.pinned_version(),
         "cold_mode": "engine cache pruned (--cold)" if args.cold else "fresh keys (salted cache volumes and execs)",
-        "rounds": args.rounds, "paths": args.paths, "rust_profile": args.rust_profile, "command": " ".join(["python -m bench.run", *(argv or sys.argv[1:])]),
+        "rounds": args.rounds, "paths": args.paths, "rust_profile": args.rust_profile,
+        "build_all_profile": args.build_all_profile, "command": " ".join(["python -m bench.run", *(argv or sys.argv[1:])]),
         "import_seconds": import_seconds(), "engine_disk": {"before": engine_disk(layout.container)},
         "notes": [
             "Edits are comment lines appended to the Rust and Python files (the same text on every path).",

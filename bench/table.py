@@ -90,7 +90,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"peak during the run {results['load']['max']}. Cold mode: {results['cold_mode']}. "
         f"Rounds: {results['rounds']} (medians).",
         "",
-        "| scenario | pipeline build-all | pipeline wheels + runtime image | Dockerfile (BuildKit) runtime target "
+        f"| scenario | pipeline build-all ({results.get('build_all_profile', 'release')}) "
+        "| pipeline wheels + runtime image | Dockerfile (BuildKit) runtime target "
         f"| ratio pipeline / Dockerfile | pipeline rust build ({profile}) | bare cargo dev | bare cargo release "
         f"| ratio rust build / bare cargo ({profile}) |",
         "|---|---|---|---|---|---|---|---|---|",

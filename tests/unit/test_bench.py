@@ -139,6 +139,8 @@ def test_goals_and_table_from_measured_figures():
     without_nixl = next(goal for name, goal in by_name.items() if name.startswith("runtime image size without NIXL"))
     assert without_nixl["value"] == 0.2 and without_nixl["met"] is True
     assert "sccache: off on both paths" in markdown(results) and "| hit rate |" not in markdown(results)
+    assert "| scenario | pipeline build-all (release) |" in markdown(results)
+    assert "| scenario | pipeline build-all (dev) |" in markdown(results | {"build_all_profile": "dev"})
     results["pipeline"]["build_all"]["cold"][0]["sccache"] = {"cargo build": {"hits": 0, "misses": 9, "hit_rate": 0.0}}
     results["pipeline"]["build_all"]["warm"][0]["sccache"] = {"cargo build": {"hits": 0, "misses": 9, "hit_rate": 0.0}}
     results["pipeline"]["build_all"]["rust_edit"][0]["sccache"] = {"cargo build": {"hits": 8, "misses": 1, "hit_rate": 0.89}}
