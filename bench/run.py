@@ -12,8 +12,9 @@ source; the checkout is never touched). Paths:
   target chains), and `rust build --profile <--rust-profile>` (bare cargo's peer: `--targets
   rust_build`), on the local engine in client mode. Cold is "fresh keys" by default: a new
   salt (DYNAMO_PIPELINE_CACHE_SALT) renames every cache volume and busts every exec, so nothing
-  is reused and nobody else's caches are touched. --cold prunes the engine's cache instead
-  (a quiet machine with an unshared engine only).
+  is reused and nobody else's caches are touched. --cold also prunes the engine's cache first
+  (base images too; a quiet machine with an unshared engine only); each target keeps its own salt,
+  so the second target does not reuse the first one's work.
 - dockerfile: the project's rendered multi-stage Dockerfile (`dynamo runtime`), built by
   buildkitd + buildctl from tools/buildkit with a fresh state directory, the same stand-in bases
   from the local registry and the cache mounts the Dockerfile declares.
@@ -137,7 +138,8 @@ async def pipeline_runs(args: argparse.Namespace, work: Path, log: Log, results:
     cgroup = docker_memory_cgroup(container_id)
     workspace = Workspace(args.source, work, "pipeline-src", args.rust_file, args.python_file)
     run_id = uuid.uuid4().hex[:8]
-    salts = {target: "" if args.cold else f"bench-{run_id}-{target}" for target in TARGETS}
+    # Even after a prune (--cold): without its own salt a target would reuse the one before it.
+    salts = {target: f"bench-{run_id}-{target}" for target in TARGETS}
     pipeline: dict[str, Any] = {target: {} for target in TARGETS} | {"memory": {}}
     engine_log = (args.logs / "bench-engine.log").open("a")
     config = dagger.Config(log_output=engine_log)
@@ -279,7 +281,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="Dynamo checkout (default: the example)")
     parser.add_argument("--cold", action="store_true",
-                        help="prune the engine's cache first instead of fresh cache keys (never on a shared engine)")
+                        help="also prune the engine's cache first (never on a shared engine)")
     parser.add_argument("--rounds", type=int, default=1, help="repetitions of warm / Rust change / Python change")
     parser.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated subset of {','.join(PATHS)}")
     parser.add_argument("--targets", default="build_all,runtime_path",
@@ -329,7 +331,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "source": str(args.source), "source_label": label, "machine": machine(),
         "engine_version": layout.version, "buildkit_version": buildkit.pinned_version(),
-        "cold_mode": "engine cache pruned (--cold)" if args.cold else "fresh keys (salted cache volumes and execs)",
+        "cold_mode": "engine cache pruned (--cold), fresh keys per target" if args.cold else "fresh keys (salted cache volumes and execs)",
         "rounds": args.rounds, "paths": args.paths, "rust_profile": args.rust_profile,
         "build_all_profile": args.build_all_profile, "command": " ".join(["python -m bench.run", *(argv or sys.argv[1:])]),
         "import_seconds": import_seconds(), "engine_disk": {"before": engine_disk(layout.container)},

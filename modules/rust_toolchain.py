@@ -94,15 +94,15 @@ class RustToolchain:
 
         Without one, rustc runs unwrapped: the build's target directory on a cache volume is the
         local cache, and cargo's own freshness check serves an unchanged crate at no cost. sccache on
-        a local volume cost a cold upstream build 16 to 20 % (hashing and storing every compile) and
+        a local volume cost a cold upstream build 14 to 20 % (hashing and storing every compile) and
         only paid back when the target directory was lost but its own volume was not, which the
         engine's garbage collector does not arrange; a shared backend serves other machines.
         """
         ctr = ctr.with_new_file("/usr/local/bin/with-sccache-stats", _WITH_SCCACHE_STATS, permissions=0o755)
         if remote is None:
             return ctr
-        # The profile decides on incremental compilation: sccache caches registry crates (never
-        # incremental) and all of a release build; an edited workspace crate is cargo's own business.
+        # sccache skips what rustc compiles incrementally (workspace crates in a dev build): it
+        # caches registry crates and all of a release build.
         ctr = (
             ctr.with_env_variable("RUSTC_WRAPPER", "sccache")
             .with_service_binding(remote.alias, remote.service)
