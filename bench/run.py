@@ -226,6 +226,34 @@ def dockerfile_runs(args: argparse.Namespace, work: Path, log: Log, results: dic
     results["dockerfile_file"] = dockerfile.read_text()
 
 
+def run_notes(paths: list[str]) -> list[str]:
+    """The results' notes on how the paths that ran were measured (the Dockerfile's only when it ran)."""
+    notes = [
+        "Edits are comment lines appended to the Rust and Python files (the same text on every path).",
+        "Pipeline times are client-mode wall times of one session per scenario (as one `dagger call` each), "
+        "from the checkout's upload from the host (keyed by content, as `--source`) to the export of "
+        "build-all's directory; the session's start is not counted.",
+        "Peak memory: cgroup v1 samples every 0.5 s; the engine is shared, so its figures include others' work.",
+        "Pipeline stage times are each exec chain's wall time, builder set-up included when it is not cached.",
+    ]
+    if "dockerfile" in paths:
+        notes += [
+            "The Dockerfile path strips `# syntax=` (BuildKit's built-in frontend), passes CARGO_BUILD_JOBS = cores "
+            "and NATS_ETCD_FROM=go (GitHub's release binaries are unreachable: nats-server and etcd compile from "
+            "the Go module proxy in two stages beside the wheel build, as the pipeline's Native stage builds "
+            "them beside its wheels) and installs Rust with rustup from static.rust-lang.org at "
+            "rust-toolchain.toml's channel; the pipeline's stand-in builder carries the host's Rust (no download).",
+            "Both runtime images carry NIXL: nixl-cu12 and the nixl meta package at the context's nixl_ref from "
+            "the same index (the pipeline downloads them in the Native stage; the rendered Dockerfile installs "
+            "them with uv, as upstream's runtime installs the NIXL wheels it builds), with torch and numpy, which "
+            "`import nixl` needs, and their PyPI dependencies. Both install NIXL before the Dynamo wheels, beside "
+            "the wheel build. The bases differ: the pipeline's runtime image is the CUDA runtime base with a venv; "
+            "the Dockerfile's dynamo runtime is dynamo_base (devel base, Rust toolchain, sccache), as upstream's. "
+            "See the largest directories.",
+        ]
+    return notes
+
+
 def cargo_runs(args: argparse.Namespace, work: Path, log: Log, results: dict[str, Any]) -> None:
     """Bare cargo on the host: cold (fresh target directory and an empty registry: crates are
     downloaded, as the pipeline's cold run downloads them) and after the Rust change."""
@@ -335,26 +363,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "rounds": args.rounds, "paths": args.paths, "rust_profile": args.rust_profile,
         "build_all_profile": args.build_all_profile, "command": " ".join(["python -m bench.run", *(argv or sys.argv[1:])]),
         "import_seconds": import_seconds(), "engine_disk": {"before": engine_disk(layout.container)},
-        "notes": [
-            "Edits are comment lines appended to the Rust and Python files (the same text on every path).",
-            "Pipeline times are client-mode wall times of one session per scenario (as one `dagger call` each), "
-            "from the checkout's upload from the host (keyed by content, as `--source`) to the export of "
-            "build-all's directory; the session's start is not counted.",
-            "The Dockerfile path strips `# syntax=` (BuildKit's built-in frontend), passes CARGO_BUILD_JOBS = cores "
-            "and NATS_ETCD_FROM=go (GitHub's release binaries are unreachable: nats-server and etcd compile from "
-            "the Go module proxy in two stages beside the wheel build, as the pipeline's Native stage builds "
-            "them beside its wheels) and installs Rust with rustup from static.rust-lang.org at "
-            "rust-toolchain.toml's channel; the pipeline's stand-in builder carries the host's Rust (no download).",
-            "Peak memory: cgroup v1 samples every 0.5 s; the engine is shared, so its figures include others' work.",
-            "Both runtime images carry NIXL: nixl-cu12 and the nixl meta package at the context's nixl_ref from "
-            "the same index (the pipeline downloads them in the Native stage; the rendered Dockerfile installs "
-            "them with uv, as upstream's runtime installs the NIXL wheels it builds), with torch and numpy, which "
-            "`import nixl` needs, and their PyPI dependencies. Both install NIXL before the Dynamo wheels, beside "
-            "the wheel build. The bases differ: the pipeline's runtime image is the CUDA runtime base with a venv; "
-            "the Dockerfile's dynamo runtime is dynamo_base (devel base, Rust toolchain, sccache), as upstream's. "
-            "See the largest directories.",
-            "Pipeline stage times are each exec chain's wall time, builder set-up included when it is not cached.",
-        ],
+        "notes": run_notes(args.paths),
     }
     with tempfile.TemporaryDirectory(prefix="dynamo-bench-", dir="/var/tmp") as temp:
         work = Path(temp)

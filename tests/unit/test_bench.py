@@ -14,7 +14,7 @@ import pytest
 from bench.buildkit import StepTimes
 from bench.cargo_baseline import build_script_tools, missing_host_packages
 from bench.measure import cargo_seconds, image_facts
-from bench.run import Workspace, render_dockerfile, scenario_plan
+from bench.run import Workspace, render_dockerfile, run_notes, scenario_plan
 from bench.table import goals, markdown, ratio, seconds
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mini-dynamo"
@@ -224,3 +224,11 @@ def test_cargo_seconds_reads_the_last_finished_line():
     assert cargo_seconds(output) == 476.0
     assert cargo_seconds("    Finished `release` profile [optimized] target(s) in 0.13s\n") == 0.1
     assert cargo_seconds("error: could not compile `dynamo-llm`\n") is None
+
+
+def test_the_dockerfile_paths_notes_only_when_it_ran():
+    """A run of the pipeline and bare cargo says nothing about BuildKit or the Dockerfile's image."""
+    alone = " ".join(run_notes(["pipeline", "cargo"]))
+    assert "Dockerfile" not in alone and "NIXL" not in alone and "Edits are comment lines" in alone
+    both = " ".join(run_notes(["pipeline", "dockerfile"]))
+    assert "The Dockerfile path strips `# syntax=`" in both and "Both runtime images carry NIXL" in both
