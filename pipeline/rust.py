@@ -352,7 +352,7 @@ class Rust(Stage):
 
         With the build's target arguments, the tests reuse the dependencies a `build --profile dev`
         compiled into the shared target directory (the test profile is dev's); with others, cargo
-        would build every dependency again into another directory, and sccache would miss them all.
+        would build every dependency again into another directory, and a shared sccache would miss them all.
         """
         features = features or []
         (await self._cargo_workspace()).check_features(features)

@@ -261,7 +261,7 @@ async def test_a_python_only_edit_leaves_the_cargo_exec_cached(dynamo: Dynamo, d
 async def test_tests_build_in_the_dev_builds_tree(dynamo: Dynamo) -> None:
     """`rust test` compiles into the tree `rust build --profile dev` fills (the test profile is dev's,
     the target arguments the same), so on a real workspace it reuses every dependency the build
-    compiled; in another tree it would compile them all again, and sccache would miss them."""
+    compiled; in another tree it would compile them all again, and a shared sccache would miss them."""
     state = await touched(dynamo)
     await state.rust().build(profile="dev")
     run = await state.rust().test()
