@@ -1,4 +1,5 @@
-"""A Rust toolchain in a build container: pinned rustc, cargo caches, sccache on a shared backend.
+"""A Rust toolchain in a build container: pinned rustc, cargo caches, sccache on a shared backend,
+test binaries linked without debug info.
 
 Dynamo-agnostic. Cache volumes are mounted at the real CARGO_HOME (Dynamo's Dockerfiles mount
 ~/.cargo while CARGO_HOME is /usr/local/cargo, so their cargo caches never hit).
@@ -43,6 +44,23 @@ if [ "$have" != "$want" ]; then
 fi
 """
 
+# The linker for the builder's own triple: `cc` as rustc would call it, and for a binary that links
+# libtest (a test or doctest harness) `--strip-debug` as well. Test binaries run once in their exec
+# and are never exported; each one carries the DWARF of everything it links (upstream's 37 integration
+# tests: 770 to 824 MB each, 14 MB without it). Symbols stay (backtraces name functions) and a
+# panic's file:line is compiled in. A profile setting would give the tests' dependencies other
+# fingerprints than the build's, and compile them all twice.
+TEST_LINKER_SCRIPT = """#!/bin/sh
+for arg; do
+    case "$arg" in
+        */libtest-*.rlib) exec cc "$@" -Wl,--strip-debug ;;
+        @*) if grep -q '/libtest-[^/]*\\.rlib' "${arg#@}"; then exec cc "$@" -Wl,--strip-debug; fi ;;
+    esac
+done
+exec cc "$@"
+"""
+TEST_LINKER = "/usr/local/bin/link-tests-stripped"  # a name rustc infers no linker flavor from: the target's own (cc + lld)
+
 # One sccache server per exec, so its statistics describe exactly this command; without sccache
 # (no RUSTC_WRAPPER) the statistics file is left empty.
 _WITH_SCCACHE_STATS = """#!/bin/sh
@@ -75,9 +93,12 @@ class RustToolchain:
 
     rust_version: str
     rustup_version: str
+    host_triple: str  # the build container's own target triple, whose linker strips test binaries
 
     def install(self, ctr: dagger.Container) -> dagger.Container:
-        """Set CARGO_HOME/RUSTUP_HOME, make sure rustc is the pinned version, mount cargo caches."""
+        """Set CARGO_HOME/RUSTUP_HOME, make sure rustc is the pinned version, mount cargo caches, link
+        test binaries without debug info (every cargo command in the container, so the target
+        directory's fingerprints, which hold the linker, agree)."""
         return (
             ctr.with_env_variable("CARGO_HOME", CARGO_HOME)
             .with_env_variable("RUSTUP_HOME", RUSTUP_HOME)
@@ -87,6 +108,8 @@ class RustToolchain:
             .with_mounted_cache(f"{CARGO_HOME}/registry", cache_volume("cargo-registry"))
             .with_mounted_cache(f"{CARGO_HOME}/git", cache_volume("cargo-git"))
             .with_env_variable("CARGO_TERM_COLOR", "never")
+            .with_new_file(TEST_LINKER, TEST_LINKER_SCRIPT, permissions=0o755)
+            .with_env_variable(linker_variable(self.host_triple), TEST_LINKER)
         )
 
     def with_sccache(self, ctr: dagger.Container, remote: SccacheRedis | None = None) -> dagger.Container:
@@ -117,3 +140,8 @@ def with_sccache_stats(command: list[str]) -> list[str]:
     """Wrap `command` so that the exec leaves its start time at RAN_AT and sccache's JSON statistics
     at SCCACHE_STATS (empty when the build runs without sccache)."""
     return ["/usr/local/bin/with-sccache-stats", *command]
+
+
+def linker_variable(triple: str) -> str:
+    """Cargo's environment variable for `triple`'s linker (`target.<triple>.linker`)."""
+    return "CARGO_TARGET_" + triple.upper().replace("-", "_").replace(".", "_") + "_LINKER"

