@@ -231,8 +231,9 @@ def run_notes(paths: list[str]) -> list[str]:
     notes = [
         "Edits are comment lines appended to the Rust and Python files (the same text on every path).",
         "Pipeline times are client-mode wall times of one session per scenario (as one `dagger call` each), "
-        "from the checkout's upload from the host (keyed by content, as `--source`) to the export of "
-        "build-all's directory; the session's start is not counted.",
+        "from the checkout's upload from the host (keyed by content, as `--source`) to the target's result: "
+        "build-all's directory exported to the host, the runtime chain's image or `rust build`'s artifacts "
+        "synced; the session's start is not counted.",
         "Peak memory: cgroup v1 samples every 0.5 s; the engine is shared, so its figures include others' work.",
         "Pipeline stage times are each exec chain's wall time, builder set-up included when it is not cached.",
     ]

@@ -96,7 +96,8 @@ class RustToolchain:
     host_triple: str  # the build container's own target triple, whose linker strips test binaries
 
     def install(self, ctr: dagger.Container) -> dagger.Container:
-        """Set CARGO_HOME/RUSTUP_HOME, make sure rustc is the pinned version, mount cargo caches, link
+        """Set CARGO_HOME/RUSTUP_HOME, make sure rustc is the pinned version, mount cargo caches (their
+        lock shared by every container that mounts them), link
         test binaries without debug info (every cargo command in the container, so the target
         directory's fingerprints, which hold the linker, agree)."""
         return (
@@ -105,6 +106,7 @@ class RustToolchain:
             .with_env_variable("PATH", f"{CARGO_HOME}/bin:${{PATH}}", expand=True)
             .with_new_file("/usr/local/bin/ensure-rust", _ENSURE_RUST, permissions=0o755)
             .with_exec(["ensure-rust", self.rust_version, self.rustup_version])
+            .with_(with_shared_package_cache_lock)
             .with_mounted_cache(f"{CARGO_HOME}/registry", cache_volume("cargo-registry"))
             .with_mounted_cache(f"{CARGO_HOME}/git", cache_volume("cargo-git"))
             .with_env_variable("CARGO_TERM_COLOR", "never")
@@ -140,6 +142,24 @@ def with_sccache_stats(command: list[str]) -> list[str]:
     """Wrap `command` so that the exec leaves its start time at RAN_AT and sccache's JSON statistics
     at SCCACHE_STATS (empty when the build runs without sccache)."""
     return ["/usr/local/bin/with-sccache-stats", *command]
+
+
+# cargo's locks on the registry and git caches (downloading and unpacking take them).
+PACKAGE_CACHE_LOCKS = (".package-cache", ".package-cache-mutate")
+
+
+def with_shared_package_cache_lock(ctr: dagger.Container) -> dagger.Container:
+    """cargo's package-cache locks as links into the shared registry volume.
+
+    cargo keeps them in CARGO_HOME itself, which each container has its own copy of, while the
+    registry volume is shared: cargo processes in two containers (the root workspace's build and
+    the bindings' maturin, in build-all) then unpacked the same crates at once on a cold volume
+    (upstream: `failed to unpack package h2 v0.4.13 ... .cargo-ok: File exists`). On the volume, one
+    flock covers every container, as it covers every cargo on one machine.
+    """
+    for lock in PACKAGE_CACHE_LOCKS:
+        ctr = ctr.with_symlink(f"{CARGO_HOME}/registry/{lock}", f"{CARGO_HOME}/{lock}")
+    return ctr
 
 
 def linker_variable(triple: str) -> str:

@@ -10,6 +10,8 @@ import pytest
 
 import dagger
 
+from modules.python_tools import TOOLS_PREFIX
+from modules.rust_toolchain import CARGO_HOME
 from pipeline import Dynamo
 from pipeline.errors import PipelineInputError
 from pipeline.rust import TARGET_DIR
@@ -288,3 +290,19 @@ async def test_test_binaries_are_linked_without_debug_info(dynamo: Dynamo) -> No
     rows = {path: (int(debug), int(functions)) for path, debug, functions in (line.split() for line in listing.splitlines())}
     assert rows.pop("/tmp/dynamo-run")[0] == 1, listing
     assert rows and all(debug == 0 and functions > 100 for debug, functions in rows.values()), listing
+
+
+async def test_cargos_package_cache_lock_is_one_for_every_container(dynamo: Dynamo, dag) -> None:
+    """While one container holds cargo's package-cache lock, cargo in another finds it held: the lock
+    is on the shared registry volume, not in each container's own CARGO_HOME. Without that, cargo in
+    two containers unpacked the same crates at once on upstream's cold build-all (`failed to unpack
+    package`), the root workspace's build beside the bindings' maturin."""
+    registry = dag.cache_volume(f"registry-lock-{uuid.uuid4().hex}")  # its own: no other test's cargo waits on it
+    toolchain = (await dynamo.rust()._toolchain()).with_mounted_cache(f"{CARGO_HOME}/registry", registry)
+    lock = f"{CARGO_HOME}/.package-cache"
+    try_lock = ["sh", "-c", f"if flock -n -x {lock} true; then echo free; else echo held; fi"]
+    holder = toolchain.with_exposed_port(8000).as_service(
+        args=["flock", "-x", lock, f"{TOOLS_PREFIX}/bin/python", "-m", "http.server", "8000"]
+    )
+    assert (await toolchain.with_exec(try_lock).stdout()).strip() == "free"  # first: a holder outlives its use
+    assert (await toolchain.with_service_binding("holder", holder).with_exec(try_lock).stdout()).strip() == "held"
