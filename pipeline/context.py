@@ -207,6 +207,8 @@ class Context:
     packaging: Packaging | None = None
     # System packages the Rust builder needs, by package manager ([builder] in context.toml).
     builder_packages: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # Rust tests this site cannot run (an overlay's [tests] rust_skip).
+    rust_test_skip: tuple[str, ...] = ()
 
     def image(self, key: str) -> ImageRef:
         """The image under `key`."""
@@ -371,7 +373,7 @@ def _names(table: Mapping[str, Any], key: str, source: str, section: str) -> tup
 def apply_overlay(ctx: Context, text: str, *, source: str) -> Context:
     """Apply overlay TOML text (format: container/overlays/offline.toml); per-key images win over [mirror]."""
     data = _parse_toml(text, source)
-    _check_keys(data, source, "", optional=("mirror", "images", "tools", "scan"))
+    _check_keys(data, source, "", optional=("mirror", "images", "tools", "scan", "tests"))
     images = dict(ctx.images)
     if "mirror" in data:
         mirror = _table(data, "mirror", source)
@@ -398,7 +400,14 @@ def apply_overlay(ctx: Context, text: str, *, source: str) -> Context:
         _check_keys(table, source, "scan", required=("vulnerability_db",))
         repositories = _vulnerability_db(_string(table, "vulnerability_db", source, "scan"), source)
         scan = dataclasses.replace(scan, vulnerability_db=repositories, vulnerability_db_source=source)
-    return apply_overrides(dataclasses.replace(ctx, images=images, scan=scan), tools=tools, source=source)
+    skip = ctx.rust_test_skip
+    if "tests" in data:
+        # A site names the tests that need what it cannot reach (a host on the internet); the gate stays.
+        table = _table(data, "tests", source)
+        _check_keys(table, source, "tests", required=("rust_skip",))
+        skip = _names(table, "rust_skip", source, "tests")
+    ctx = dataclasses.replace(ctx, images=images, scan=scan, rust_test_skip=skip)
+    return apply_overrides(ctx, tools=tools, source=source)
 
 
 def apply_overrides(

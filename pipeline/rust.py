@@ -348,7 +348,8 @@ class Rust(Stage):
         sccache_redis: SccacheRedisService = None,
         sccache_redis_password: SccacheRedisPassword = None,
     ) -> CargoRun:
-        """Run the workspace's tests (`cargo test --locked --workspace`).
+        """Run the workspace's tests (`cargo test --locked --workspace`), without those the overlay's
+        `[tests] rust_skip` names (tests that need a host the site cannot reach).
 
         With the build's target arguments, the tests reuse the dependencies a `build --profile dev`
         compiled into the shared target directory (the test profile is dev's); with others, cargo
@@ -360,7 +361,11 @@ class Rust(Stage):
         command = ["cargo", "test", "--locked", "--workspace", *target_args(target, "dev")[0]]
         if features:
             command += ["--features", ",".join(features)]
-        return await self._cargo("cargo test", command, None, sccache_redis, sccache_redis_password)
+        name, skip = "cargo test", (await self._context()).rust_test_skip
+        if skip:  # the overlay's [tests] rust_skip: libtest skips every test whose name contains one
+            command += ["--", *(arg for test in skip for arg in ("--skip", test))]
+            name += f" (skipping {', '.join(skip)})"
+        return await self._cargo(name, command, None, sccache_redis, sccache_redis_password)
 
     async def _c_package(self) -> tuple[str, str, str]:
         """(crate dir, package name, library name) of the context's C bindings, read from its manifest."""

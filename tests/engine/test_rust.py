@@ -306,3 +306,18 @@ async def test_cargos_package_cache_lock_is_one_for_every_container(dynamo: Dyna
     )
     assert (await toolchain.with_exec(try_lock).stdout()).strip() == "free"  # first: a holder outlives its use
     assert (await toolchain.with_service_binding("holder", holder).with_exec(try_lock).stdout()).strip() == "held"
+
+
+async def test_the_overlays_skipped_rust_tests_do_not_run(dynamo: Dynamo, dag) -> None:
+    """An overlay's [tests] rust_skip reaches libtest: the named test does not run, the others do,
+    and the report's step says what was skipped (the offline overlay skips a test needing the internet)."""
+    text = await dynamo.overlay.contents()
+    skipping = re.sub(r"(?m)^rust_skip = .*$", 'rust_skip = ["kv_prefix_overlap_stops_at_first_mismatch"]', text)
+    assert skipping != text
+    overlay = dag.directory().with_new_file("overlay.toml", skipping).file("overlay.toml")
+    run = await Dynamo(source=dynamo.source, overlay=overlay).rust().test()
+    assert "kv_prefix_overlap_stops_at_first_mismatch" not in run.output
+    assert "test tests::chat_prompt_ends_with_assistant_turn ... ok" in run.output
+    assert re.search(r"test result: ok\. \d+ passed; 0 failed; 0 ignored; 0 measured; 1 filtered out", run.output), run.output
+    step = json.loads(run.report)["steps"][0]["name"]
+    assert step == "cargo test (skipping kv_prefix_overlap_stops_at_first_mismatch)"

@@ -198,13 +198,25 @@ def test_per_key_overlay_wins_over_mirror_and_tools_override(ctx):
         ('[images.nope]\nref = "a/b:1"\n', r"\[images\.nope\] is not in"),
         ('[tools]\ncobol = "1"\n', "unknown tool 'cobol'"),
         ('[mirror]\nregistry = "m"\nkeep_digests = "yes"\n', "keep_digests must be true or false"),
-        ('[mirrors]\nregistry = "m"\n', "unknown key 'mirrors'; allowed: mirror, images, tools"),
+        ('[mirrors]\nregistry = "m"\n', "unknown key 'mirrors'; allowed: mirror, images, tools, scan, tests"),
+        ('[tests]\nrust_skip = "test_a"\n', r"o\.toml \[tests\]: 'rust_skip' must be a list of names"),
+        ('[tests]\nrust_skip = ["a; rm -rf /"]\n', r"o\.toml \[tests\]: 'rust_skip' must be a list of names"),
+        ('[tests]\npython_skip = ["a"]\n', r"o\.toml \[tests\]: unknown key 'python_skip'; allowed: rust_skip"),
         ("[mirror\n", r"o\.toml: malformed TOML at line 1"),
     ],
 )
 def test_bad_overlay_is_named(ctx, overlay, message):
     with pytest.raises(PipelineInputError, match=message):
         apply_overlay(ctx, overlay, source="o.toml")
+
+
+def test_an_overlay_names_the_rust_tests_its_site_cannot_run(ctx):
+    assert ctx.rust_test_skip == ()
+    skipped = apply_overlay(ctx, '[tests]\nrust_skip = ["test_jailed_stream_harmony_parser", "needs_hub"]\n', source="o.toml")
+    assert skipped.rust_test_skip == ("test_jailed_stream_harmony_parser", "needs_hub")
+    # A later overlay without [tests] keeps them; the offline overlay names upstream's one.
+    assert apply_overlay(skipped, '[mirror]\nregistry = "m:5000"\n', source="p.toml").rust_test_skip == skipped.rust_test_skip
+    assert load_context(overlay=OFFLINE_OVERLAY).rust_test_skip == ("test_jailed_stream_harmony_parser",)
 
 
 def test_overrides_reject_unknown_keys(ctx):
