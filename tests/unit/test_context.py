@@ -216,7 +216,7 @@ def test_an_overlay_names_the_rust_tests_its_site_cannot_run(ctx):
     assert skipped.rust_test_skip == ("test_jailed_stream_harmony_parser", "needs_hub")
     # A later overlay without [tests] keeps them; the offline overlay names upstream's one.
     assert apply_overlay(skipped, '[mirror]\nregistry = "m:5000"\n', source="p.toml").rust_test_skip == skipped.rust_test_skip
-    assert load_context(overlay=OFFLINE_OVERLAY).rust_test_skip == ("test_jailed_stream_harmony_parser",)
+    assert "test_jailed_stream_harmony_parser" in load_context(overlay=OFFLINE_OVERLAY).rust_test_skip
 
 
 def test_overrides_reject_unknown_keys(ctx):
