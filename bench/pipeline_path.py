@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -59,8 +60,8 @@ def _dynamo(source, overlay: Path):
 async def build_all(
     checkout: Path, overlay: Path, commit_sha: str, salt: str, out: Path, profile: str = "release"
 ) -> dict[str, object]:
-    """Time `build-all --profile <profile>` on `checkout` (its upload included; exported to `out`);
-    its stages' own times and sccache counters from its report."""
+    """Time `build-all --profile <profile>` on `checkout` (its upload included; exported to `out`,
+    where only its reports are kept); its stages' own times and sccache counters from its report."""
     _use_salt(salt)
     started = time.monotonic()
     source = await host_source(checkout)
@@ -69,13 +70,17 @@ async def build_all(
     seconds = time.monotonic() - started
     report = json.loads((out / "build-report.json").read_text())
     stages, sccache = _step_figures(report)
-    return {
+    figures = {
         "seconds": round(seconds, 1),
         "failed": report["failed"],
         "stages": stages,
         "sccache": sccache,
         "wheels": {path.name: path.stat().st_size for path in sorted((out / "wheels").glob("*.whl"))},
     }
+    # The reports stay; the binaries go (upstream's dev rust/ is gigabytes, exported once per scenario).
+    for tree in ("rust", "go", "wheels"):
+        shutil.rmtree(out / tree, ignore_errors=True)
+    return figures
 
 
 async def runtime_path(

@@ -140,6 +140,8 @@ async def pipeline_runs(args: argparse.Namespace, work: Path, log: Log, results:
     run_id = uuid.uuid4().hex[:8]
     # Even after a prune (--cold): without its own salt a target would reuse the one before it.
     salts = {target: f"bench-{run_id}-{target}" for target in TARGETS}
+    # Printed, so that a run that fails late can be repeated warm: DYNAMO_PIPELINE_CACHE_SALT=<salt>.
+    log(f"cache salts: {', '.join(salts[target] for target in args.targets)}")
     pipeline: dict[str, Any] = {target: {} for target in TARGETS} | {"memory": {}}
     engine_log = (args.logs / "bench-engine.log").open("a")
     config = dagger.Config(log_output=engine_log)
