@@ -47,7 +47,7 @@ fi
 # The linker for the builder's own triple: `cc` as rustc would call it, and for a binary that links
 # libtest (a test or doctest harness) `--strip-debug` as well. Test binaries run once in their exec
 # and are never exported; each one carries the DWARF of everything it links (upstream's 37 integration
-# tests: 770 to 824 MB each, 14 MB without it). Symbols stay (backtraces name functions) and a
+# tests: 770 to 824 MB each, 5 to 17 MB without it). Symbols stay (backtraces name functions) and a
 # panic's file:line is compiled in. A profile setting would give the tests' dependencies other
 # fingerprints than the build's, and compile them all twice.
 TEST_LINKER_SCRIPT = """#!/bin/sh
@@ -97,9 +97,9 @@ class RustToolchain:
 
     def install(self, ctr: dagger.Container) -> dagger.Container:
         """Set CARGO_HOME/RUSTUP_HOME, make sure rustc is the pinned version, mount cargo caches (their
-        lock shared by every container that mounts them), link
-        test binaries without debug info (every cargo command in the container, so the target
-        directory's fingerprints, which hold the linker, agree)."""
+        lock shared by every container that mounts them), link test binaries without debug info (for
+        every cargo command in the container, so the target directory's fingerprints, which hold the
+        linker, agree)."""
         return (
             ctr.with_env_variable("CARGO_HOME", CARGO_HOME)
             .with_env_variable("RUSTUP_HOME", RUSTUP_HOME)

@@ -402,7 +402,7 @@ def apply_overlay(ctx: Context, text: str, *, source: str) -> Context:
         scan = dataclasses.replace(scan, vulnerability_db=repositories, vulnerability_db_source=source)
     skip = ctx.rust_test_skip
     if "tests" in data:
-        # A site names the tests that need what it cannot reach (a host on the internet); the gate stays.
+        # A site names the tests it cannot run (they need a host it cannot reach, or more cores).
         table = _table(data, "tests", source)
         _check_keys(table, source, "tests", required=("rust_skip",))
         skip = _names(table, "rust_skip", source, "tests")

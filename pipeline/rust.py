@@ -349,7 +349,7 @@ class Rust(Stage):
         sccache_redis_password: SccacheRedisPassword = None,
     ) -> CargoRun:
         """Run the workspace's tests (`cargo test --locked --workspace`), without those the overlay's
-        `[tests] rust_skip` names (tests that need a host the site cannot reach).
+        `[tests] rust_skip` names (tests the site cannot run, e.g. ones that need an unreachable host).
 
         With the build's target arguments, the tests reuse the dependencies a `build --profile dev`
         compiled into the shared target directory (the test profile is dev's); with others, cargo
