@@ -260,28 +260,21 @@ async def test_a_python_only_edit_leaves_the_cargo_exec_cached(dynamo: Dynamo, d
     assert not await view.exists("deploy") and not await view.exists("pyproject.toml")
 
 
-async def test_tests_build_in_the_dev_builds_tree(dynamo: Dynamo) -> None:
+async def test_tests_build_in_the_dev_builds_tree_without_debug_info(dynamo: Dynamo) -> None:
     """`rust test` compiles into the tree `rust build --profile dev` fills (the test profile is dev's,
     the target arguments the same), so on a real workspace it reuses every dependency the build
-    compiled; in another tree it would compile them all again, and a shared sccache would miss them."""
-    state = await touched(dynamo)
-    await state.rust().build(profile="dev")
-    run = await state.rust().test()
-    binaries = re.findall(r"Running unittests \S+ \((\S+)\)", run.output)
-    assert len(binaries) >= 4, run.output
-    # The builder's own triple takes no --target (target_args): one tree, host and target sides shared.
-    assert all(path.startswith(f"{TARGET_DIR}/debug/deps/") for path in binaries), binaries
-
-
-async def test_test_binaries_are_linked_without_debug_info(dynamo: Dynamo) -> None:
-    """`rust test`'s binaries run once and are never exported: linked without DWARF (upstream's 37
-    integration tests weigh 770 to 824 MB each with it), their symbols kept for backtraces. The dev
-    build's own binaries keep their debug info, and the tests still reuse that build's tree."""
+    compiled; in another tree it would compile them all again, and a shared sccache would miss them.
+    Its binaries run once and are never exported: linked without DWARF (upstream's 37 integration
+    tests weigh 770 to 824 MB each with it), their symbols kept for backtraces; the dev build's own
+    binaries keep their debug info."""
     state = await touched(dynamo)
     build = await state.rust().build(profile="dev")
     run = await state.rust().test()
+    assert "test result: ok" in run.output, run.output
+    assert len(re.findall(r"Running unittests \S+ \((\S+)\)", run.output)) >= 4, run.output
     binaries = re.findall(r"Running (?:unittests )?\S+ \((\S+)\)", run.output)
-    assert len(binaries) >= 4 and "test result: ok" in run.output, run.output
+    # The builder's own triple takes no --target (target_args): one tree, host and target sides shared.
+    assert all(path.startswith(f"{TARGET_DIR}/debug/deps/") for path in binaries), binaries
     rust = state.rust()
     inspect = (await rust._with_target_dir(await rust._builder(), ".")).with_file("/tmp/dynamo-run", build.artifacts.file("dynamo-run"))
     # Per binary: its path, whether it has a .debug_info section, and how many function symbols it keeps.
