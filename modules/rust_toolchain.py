@@ -44,19 +44,29 @@ if [ "$have" != "$want" ]; then
 fi
 """
 
-# The linker for the builder's own triple: `cc` as rustc would call it, and for a binary that links
-# libtest (a test or doctest harness) `--strip-debug` as well. Test binaries run once in their exec
-# and are never exported; each one carries the DWARF of everything it links (upstream's 37 integration
-# tests: 770 to 824 MB each, 5 to 17 MB without it). Symbols stay (backtraces name functions) and a
-# panic's file:line is compiled in. A profile setting would give the tests' dependencies other
-# fingerprints than the build's, and compile them all twice.
+# The linker for the builder's own triple: `cc` as rustc would call it, and `--strip-debug` as well
+# for what only `cargo test` links: a binary that links libtest (a test or doctest harness) and a
+# Cargo example (compiled to prove it builds, never run). They stay in the exec and are never
+# exported; each one carries the DWARF of everything it links (upstream's 37 integration tests: 770
+# to 824 MB each, 5 to 17 MB without it; its examples 300 MB each). Symbols stay (backtraces name
+# functions) and a panic's file:line is compiled in. A profile setting would give the tests'
+# dependencies other fingerprints than the build's, and compile them all twice. rustc passes the
+# arguments in an @file when they are too long: one per line.
 TEST_LINKER_SCRIPT = """#!/bin/sh
+strip=
+previous=
 for arg; do
+    [ "$previous" = -o ] && case "$arg" in */examples/*) strip=1 ;; esac
     case "$arg" in
-        */libtest-*.rlib) exec cc "$@" -Wl,--strip-debug ;;
-        @*) if grep -q '/libtest-[^/]*\\.rlib' "${arg#@}"; then exec cc "$@" -Wl,--strip-debug; fi ;;
+        */libtest-*.rlib) strip=1 ;;
+        @*) awk 'previous == "-o" && /\\/examples\\// || /\\/libtest-[^\\/]*\\.rlib/ { found = 1 } { previous = $0 }
+                 END { exit !found }' "${arg#@}" && strip=1 ;;
     esac
+    previous=$arg
 done
+if [ -n "$strip" ]; then
+    exec cc "$@" -Wl,--strip-debug
+fi
 exec cc "$@"
 """
 TEST_LINKER = "/usr/local/bin/link-tests-stripped"  # a name rustc infers no linker flavor from: the target's own (cc + lld)

@@ -264,9 +264,9 @@ async def test_tests_build_in_the_dev_builds_tree_without_debug_info(dynamo: Dyn
     """`rust test` compiles into the tree `rust build --profile dev` fills (the test profile is dev's,
     the target arguments the same), so on a real workspace it reuses every dependency the build
     compiled; in another tree it would compile them all again, and a shared sccache would miss them.
-    Its binaries run once and are never exported: linked without DWARF (upstream's 37 integration
-    tests weigh 770 to 824 MB each with it), their symbols kept for backtraces; the dev build's own
-    binaries keep their debug info."""
+    Its binaries run once and are never exported, its examples never run: linked without DWARF
+    (upstream's 37 integration tests weigh 770 to 824 MB each with it), their symbols kept for
+    backtraces; the dev build's own binaries keep their debug info."""
     state = await touched(dynamo)
     build = await state.rust().build(profile="dev")
     run = await state.rust().test()
@@ -279,7 +279,11 @@ async def test_tests_build_in_the_dev_builds_tree_without_debug_info(dynamo: Dyn
     inspect = (await rust._with_target_dir(await rust._builder(), ".")).with_file("/tmp/dynamo-run", build.artifacts.file("dynamo-run"))
     # Per binary: its path, whether it has a .debug_info section, and how many function symbols it keeps.
     facts = 'for f in "$@"; do echo "$f $(readelf -S -W "$f" | grep -c " .debug_info ") $(readelf -s -W "$f" | grep -c " FUNC ")"; done'
-    listing = await inspect.with_exec(["sh", "-c", facts, "sh", "/tmp/dynamo-run", *binaries]).stdout()
+    # `cargo test` also links the workspace's Cargo examples (upstream's lib/runtime has several).
+    find_examples = ["find", f"{TARGET_DIR}/debug/examples", "-maxdepth", "1", "-type", "f", "-perm", "-u+x"]
+    examples = (await inspect.with_exec(find_examples).stdout()).split()
+    assert any(path.startswith(f"{TARGET_DIR}/debug/examples/endpoint_address") for path in examples), examples
+    listing = await inspect.with_exec(["sh", "-c", facts, "sh", "/tmp/dynamo-run", *binaries, *examples]).stdout()
     rows = {path: (int(debug), int(functions)) for path, debug, functions in (line.split() for line in listing.splitlines())}
     assert rows.pop("/tmp/dynamo-run")[0] == 1, listing
     assert rows and all(debug == 0 and functions > 100 for debug, functions in rows.values()), listing

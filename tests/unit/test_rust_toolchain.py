@@ -48,6 +48,23 @@ def test_a_response_file_is_read_for_libtest(link, tmp_path: Path) -> None:
     assert link(f"@{without}") == [f"@{without}"]
 
 
+def test_a_cargo_example_is_stripped_of_debug_info(link) -> None:
+    """`cargo test` links the workspace's examples (never run): their output is under examples/."""
+    args = ["/t/debug/examples/pool-4e.o", "/t/debug/deps/libdynamo_runtime-1.rlib", "-o", "/t/debug/examples/pool-4e"]
+    assert link(*args) == [*args, "-Wl,--strip-debug"]
+
+
+def test_only_the_output_path_names_an_example(link, tmp_path: Path) -> None:
+    """An input under some examples/ directory (a build script's -L) does not make a binary an example."""
+    args = ["-L", "/src/examples/native", "/t/deps/run.o", "-o", "/t/debug/deps/dynamo_run-3"]
+    assert link(*args) == args
+    example, other = tmp_path / "example", tmp_path / "other"
+    example.write_text("/t/debug/examples/pool-4e.o\n-o\n/t/debug/examples/pool-4e\n")
+    other.write_text("-L\n/src/examples/native\n-o\n/t/debug/deps/dynamo_run-3\n")
+    assert link(f"@{example}") == [f"@{example}", "-Wl,--strip-debug"]
+    assert link(f"@{other}") == [f"@{other}"]
+
+
 def test_linker_variable_names_cargos_target_linker() -> None:
     assert linker_variable("x86_64-unknown-linux-gnu") == "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER"
     assert linker_variable("aarch64-unknown-linux-gnu") == "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER"
