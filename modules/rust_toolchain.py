@@ -1,5 +1,5 @@
 """A Rust toolchain in a build container: pinned rustc, cargo caches, sccache on a shared backend,
-test binaries linked without debug info.
+test binaries and Cargo examples linked without debug info.
 
 Dynamo-agnostic. Cache volumes are mounted at the real CARGO_HOME (Dynamo's Dockerfiles mount
 ~/.cargo while CARGO_HOME is /usr/local/cargo, so their cargo caches never hit).
@@ -103,13 +103,13 @@ class RustToolchain:
 
     rust_version: str
     rustup_version: str
-    host_triple: str  # the build container's own target triple, whose linker strips test binaries
+    host_triple: str  # the build container's own target triple, whose linker strips test binaries and examples
 
     def install(self, ctr: dagger.Container) -> dagger.Container:
         """Set CARGO_HOME/RUSTUP_HOME, make sure rustc is the pinned version, mount cargo caches (their
-        lock shared by every container that mounts them), link test binaries without debug info (for
-        every cargo command in the container, so the target directory's fingerprints, which hold the
-        linker, agree)."""
+        lock shared by every container that mounts them), link test binaries and examples without
+        debug info (for every cargo command in the container, so the target directory's fingerprints,
+        which hold the linker, agree)."""
         return (
             ctr.with_env_variable("CARGO_HOME", CARGO_HOME)
             .with_env_variable("RUSTUP_HOME", RUSTUP_HOME)
