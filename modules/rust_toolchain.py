@@ -48,10 +48,10 @@ fi
 # for what only `cargo test` links: a binary that links libtest (a test or doctest harness) and a
 # Cargo example (compiled to prove it builds, never run). They stay in the exec and are never
 # exported; each one carries the DWARF of everything it links (upstream's 37 integration tests: 770
-# to 824 MB each, 5 to 17 MB without it; its examples 300 MB each). Symbols stay (backtraces name
-# functions) and a panic's file:line is compiled in. A profile setting would give the tests'
-# dependencies other fingerprints than the build's, and compile them all twice. rustc passes the
-# arguments in an @file when they are too long: one per line.
+# to 824 MB each, 5 to 17 MB without it; its examples up to 306 MB, 7 to 12 MB without). Symbols
+# stay (backtraces name functions) and a panic's file:line is compiled in. A profile setting would
+# give the tests' dependencies other fingerprints than the build's, and compile them all twice.
+# rustc passes the arguments in an @file when they are too long: one per line.
 TEST_LINKER_SCRIPT = """#!/bin/sh
 strip=
 previous=
