@@ -51,22 +51,16 @@ fi
 # to 824 MB each, 5 to 17 MB without it; its examples up to 306 MB, 7 to 12 MB without). Symbols
 # stay (backtraces name functions) and a panic's file:line is compiled in. A profile setting would
 # give the tests' dependencies other fingerprints than the build's, and compile them all twice.
-# rustc passes the arguments in an @file when they are too long: one per line.
+# rustc passes the arguments in an @file when they are too long, one per line: the script reads
+# them as it reads its own, one rule for both.
 TEST_LINKER_SCRIPT = """#!/bin/sh
-strip=
-previous=
 for arg; do
-    [ "$previous" = -o ] && case "$arg" in */examples/*) strip=1 ;; esac
     case "$arg" in
-        */libtest-*.rlib) strip=1 ;;
-        @*) awk 'previous == "-o" && /\\/examples\\// || /\\/libtest-[^\\/]*\\.rlib/ { found = 1 } { previous = $0 }
-                 END { exit !found }' "${arg#@}" && strip=1 ;;
+        @*) cat "${arg#@}" ;;
+        *) printf '%s\\n' "$arg" ;;
     esac
-    previous=$arg
-done
-if [ -n "$strip" ]; then
-    exec cc "$@" -Wl,--strip-debug
-fi
+done | awk 'previous == "-o" && /\\/examples\\// || /\\/libtest-[^\\/]*\\.rlib/ { found = 1 } { previous = $0 }
+            END { exit !found }' && exec cc "$@" -Wl,--strip-debug
 exec cc "$@"
 """
 TEST_LINKER = "/usr/local/bin/link-tests-stripped"  # a name rustc infers no linker flavor from: the target's own (cc + lld)
